@@ -1,0 +1,356 @@
+//! The result model every step emits.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// How bad a failed check is, in Security Hub's labels; ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Informational,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Informational => "INFORMATIONAL",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+
+    /// The SARIF `security-severity` score GitHub and others bucket severities by.
+    pub fn score(self) -> &'static str {
+        match self {
+            Severity::Informational => "0.0",
+            Severity::Low => "3.0",
+            Severity::Medium => "5.5",
+            Severity::High => "8.0",
+            Severity::Critical => "9.5",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "INFORMATIONAL" | "INFO" => Ok(Severity::Informational),
+            "LOW" => Ok(Severity::Low),
+            "MEDIUM" => Ok(Severity::Medium),
+            "HIGH" => Ok(Severity::High),
+            "CRITICAL" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "`{s}` is not a severity; use one of CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL"
+            )),
+        }
+    }
+}
+
+/// What a rule is, shared by every finding of that rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    /// What it checks and why it matters.
+    pub description: String,
+    pub remediation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation_url: Option<String>,
+    /// References such as `NIST 800-53 AC-6` or `AWS Security Hub S3.4`.
+    pub compliance: Vec<String>,
+}
+
+/// Where a finding is. Lines and columns are 1-based.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    /// Path as given on the command line, with `/` separators.
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// Logical resource id in the template (or Terraform address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    /// Slash-separated path inside the document, such as `/Resources/Bucket/Properties/Tags/0`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_path: Option<String>,
+}
+
+/// The AWS target a step acted on, where it knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub partition: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Failed,
+    Passed,
+    Suppressed,
+    /// The check could not be evaluated.
+    Error,
+}
+
+/// Why a finding does not count against the gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Suppression {
+    /// A `Metadata` entry in the template (`guard`, `cfn_nag` or `checkov`).
+    Inline { kind: String, reason: String },
+    /// An entry of the exceptions file.
+    Exception {
+        reason: String,
+        approved_by: String,
+        expires: NaiveDate,
+    },
+}
+
+impl Suppression {
+    pub fn reason(&self) -> &str {
+        match self {
+            Suppression::Inline { reason, .. } | Suppression::Exception { reason, .. } => reason,
+        }
+    }
+
+    /// One line for reports: the reason and who allowed it.
+    pub fn describe(&self) -> String {
+        match self {
+            Suppression::Inline { kind, reason } => {
+                format!("suppressed in template Metadata.{kind}: {reason}")
+            }
+            Suppression::Exception {
+                reason,
+                approved_by,
+                expires,
+            } => format!(
+                "exception approved by {approved_by} until {expires}: {reason}"
+            ),
+        }
+    }
+}
+
+/// One check of one rule against one resource (or file).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable across runs; see [`Finding::stable_id`].
+    pub id: String,
+    pub rule_id: String,
+    pub severity: Severity,
+    pub status: Status,
+    /// What this particular check found.
+    pub message: String,
+    pub location: Location,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
+}
+
+impl Finding {
+    /// `tool/rule/hash` where the hash covers tool, rule, file, resource and property path, so
+    /// the same problem gets the same id on every run and machine, and re-importing it into
+    /// Security Hub updates the earlier finding instead of adding another.
+    pub fn stable_id(tool: &str, rule_id: &str, location: &Location) -> String {
+        let mut hash = Sha256::new();
+        for part in [
+            tool,
+            rule_id,
+            &location.file,
+            location.resource.as_deref().unwrap_or(""),
+            location.property_path.as_deref().unwrap_or(""),
+        ] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        let digest = hash.finalize();
+        let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        format!("{tool}/{rule_id}/{hex}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+    pub information_uri: String,
+}
+
+/// An exception whose expiry date has passed: it no longer exempts anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpiredException {
+    pub rule: String,
+    pub reason: String,
+    pub approved_by: String,
+    pub expires: NaiveDate,
+    /// Where it is written in the exceptions file.
+    pub file: String,
+    pub line: u32,
+}
+
+/// Everything one run of a step found, ready for the writers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub tool: Tool,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// Where the run happened (pipeline, build, commit); written into every format.
+    pub context: BTreeMap<String, String>,
+    pub rules: BTreeMap<String, Rule>,
+    pub findings: Vec<Finding>,
+    pub expired_exceptions: Vec<ExpiredException>,
+    /// Files the step read, so text and HTML output can quote the offending line.
+    #[serde(skip)]
+    pub sources: BTreeMap<String, String>,
+}
+
+/// Counts of findings by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub failed: usize,
+    pub passed: usize,
+    pub suppressed: usize,
+    pub error: usize,
+}
+
+impl Report {
+    pub fn new(tool: Tool, started_at: DateTime<Utc>) -> Self {
+        Report {
+            tool,
+            started_at,
+            duration_ms: 0,
+            context: BTreeMap::new(),
+            rules: BTreeMap::new(),
+            findings: Vec::new(),
+            expired_exceptions: Vec::new(),
+            sources: BTreeMap::new(),
+        }
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.get(id)
+    }
+
+    /// Adds a finding, merging it into an earlier one with the same id: a rule that fails
+    /// several clauses at one place is one finding with every message.
+    pub fn push(&mut self, finding: Finding) {
+        if let Some(existing) = self.findings.iter_mut().find(|f| f.id == finding.id) {
+            if existing.status == Status::Passed && finding.status != Status::Passed {
+                existing.status = finding.status;
+                existing.message = finding.message;
+            } else if finding.status == existing.status
+                && !existing.message.contains(&finding.message)
+            {
+                existing.message.push_str("; ");
+                existing.message.push_str(&finding.message);
+            }
+            return;
+        }
+        self.findings.push(finding);
+    }
+
+    /// Orders findings by file, line, rule and resource, so output is deterministic.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.location.file, a.location.line, &a.rule_id, &a.location.resource).cmp(&(
+                &b.location.file,
+                b.location.line,
+                &b.rule_id,
+                &b.location.resource,
+            ))
+        });
+    }
+
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for f in &self.findings {
+            match f.status {
+                Status::Failed => t.failed += 1,
+                Status::Passed => t.passed += 1,
+                Status::Suppressed => t.suppressed += 1,
+                Status::Error => t.error += 1,
+            }
+        }
+        t
+    }
+
+    /// Findings grouped by file, files in order.
+    pub fn by_file(&self) -> BTreeMap<&str, Vec<&Finding>> {
+        let mut files: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+        for f in &self.findings {
+            files.entry(&f.location.file).or_default().push(f);
+        }
+        files
+    }
+
+    /// The title of a finding's rule, or its id when the rule is unknown.
+    pub fn title_of(&self, finding: &Finding) -> String {
+        self.rule(&finding.rule_id)
+            .map(|r| r.title.clone())
+            .unwrap_or_else(|| finding.rule_id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_ids_depend_only_on_what_identifies_the_problem() {
+        let loc = Location {
+            file: "a.yaml".into(),
+            line: Some(3),
+            resource: Some("Bucket".into()),
+            property_path: Some("/Resources/Bucket".into()),
+            ..Location::default()
+        };
+        let moved = Location {
+            line: Some(30),
+            column: Some(7),
+            ..loc.clone()
+        };
+        let id = Finding::stable_id("template-scan", "S3_X", &loc);
+        assert_eq!(id, Finding::stable_id("template-scan", "S3_X", &moved));
+        assert_ne!(id, Finding::stable_id("template-scan", "S3_Y", &loc));
+        assert!(id.starts_with("template-scan/S3_X/"));
+    }
+
+    #[test]
+    fn severities_parse_and_order() {
+        assert_eq!("high".parse::<Severity>(), Ok(Severity::High));
+        assert!(Severity::Critical > Severity::High);
+        assert!("severe".parse::<Severity>().is_err());
+    }
+}

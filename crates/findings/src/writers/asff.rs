@@ -1,0 +1,178 @@
+//! Security Hub findings (ASFF), written as `{"Findings": [...]}`, the input of
+//! BatchImportFindings (and of `aws securityhub batch-import-findings --cli-input-json`).
+//!
+//! Failed checks are ACTIVE findings; suppressed ones keep their Compliance FAILED but carry
+//! Workflow SUPPRESSED and a Note with the reason; passed checks are RESOLVED and ARCHIVED, so
+//! re-importing a scan after a fix closes the finding its stable Id opened.
+
+use serde_json::{json, Map, Value};
+
+use crate::model::{Finding, Report, Status};
+use crate::writers::truncate;
+
+/// Where the findings are imported: the account, region and partition of the ProductArn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsffScope {
+    pub account: String,
+    pub region: String,
+    pub partition: String,
+}
+
+impl AsffScope {
+    pub fn product_arn(&self) -> String {
+        format!(
+            "arn:{}:securityhub:{}:{}:product/{}/default",
+            self.partition, self.region, self.account, self.account
+        )
+    }
+}
+
+pub fn render(report: &Report, scope: &AsffScope) -> String {
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| finding(report, scope, f))
+        .collect();
+    let mut text = serde_json::to_string_pretty(&json!({ "Findings": findings })).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// One ASFF finding.
+pub fn finding(report: &Report, scope: &AsffScope, f: &Finding) -> Value {
+    let now = report
+        .started_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let rule = report.rule(&f.rule_id);
+    let title = report.title_of(f);
+    let (compliance, workflow, record_state) = match f.status {
+        Status::Failed => ("FAILED", "NEW", "ACTIVE"),
+        Status::Suppressed => ("FAILED", "SUPPRESSED", "ACTIVE"),
+        Status::Passed => ("PASSED", "RESOLVED", "ARCHIVED"),
+        Status::Error => ("NOT_AVAILABLE", "NEW", "ACTIVE"),
+    };
+    let location = &f.location;
+    let mut description = String::new();
+    if let Some(resource) = &location.resource {
+        description.push_str(&format!("{resource}: "));
+    }
+    description.push_str(&f.message);
+    if let Some(rule) = rule {
+        description.push_str(&format!(" — {}", rule.description));
+    }
+
+    let mut fields = Map::new();
+    let mut field = |k: &str, v: String| {
+        fields.insert(k.to_owned(), Value::String(truncate(&v, 2048)));
+    };
+    field("Tool", format!("{} {}", report.tool.name, report.tool.version));
+    field("RuleId", f.rule_id.clone());
+    field("File", location.file.clone());
+    if let Some(line) = location.line {
+        field("Line", line.to_string());
+    }
+    if let Some(column) = location.column {
+        field("Column", column.to_string());
+    }
+    if let Some(path) = &location.property_path {
+        field("PropertyPath", path.clone());
+    }
+    for (k, v) in report.context.iter().take(40) {
+        field(&format!("Context/{}", truncate(k, 100)), v.clone());
+    }
+
+    let mut details = Map::new();
+    details.insert("File".into(), Value::String(truncate(&location.file, 1024)));
+    if let Some(r) = &location.resource {
+        details.insert("LogicalId".into(), Value::String(truncate(r, 1024)));
+    }
+    if let Some(t) = &location.resource_type {
+        details.insert("ResourceType".into(), Value::String(truncate(t, 1024)));
+    }
+    if let Some(p) = &location.property_path {
+        details.insert("PropertyPath".into(), Value::String(truncate(p, 1024)));
+    }
+    let resource_id = match &location.resource {
+        Some(r) => format!("{}#{r}", location.file),
+        None => location.file.clone(),
+    };
+
+    let mut out = json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": f.id,
+        "ProductArn": scope.product_arn(),
+        "ProductName": report.tool.name,
+        "GeneratorId": format!("{}/{}", report.tool.name, f.rule_id),
+        "AwsAccountId": scope.account,
+        "Types": ["Software and Configuration Checks/AWS Security Best Practices"],
+        "CreatedAt": now,
+        "UpdatedAt": now,
+        "Severity": {"Label": f.severity.label(), "Original": f.severity.label()},
+        "Title": truncate(&format!("{}: {title}", f.rule_id), 256),
+        "Description": truncate(&description, 1024),
+        "ProductFields": fields,
+        "Resources": [{
+            "Type": "Other",
+            "Id": truncate(&resource_id, 512),
+            "Partition": scope.partition,
+            "Region": scope.region,
+            "Details": {"Other": details},
+        }],
+        "Compliance": {"Status": compliance},
+        "Workflow": {"Status": workflow},
+        "RecordState": record_state,
+    });
+    if let Some(rule) = rule {
+        let mut recommendation = json!({"Text": truncate(&rule.remediation, 512)});
+        if let Some(url) = &rule.remediation_url {
+            recommendation["Url"] = Value::String(url.clone());
+        }
+        out["Remediation"] = json!({"Recommendation": recommendation});
+        if !rule.compliance.is_empty() {
+            let related: Vec<Value> = rule
+                .compliance
+                .iter()
+                .take(32)
+                .map(|c| Value::String(c.clone()))
+                .collect();
+            out["Compliance"]["RelatedRequirements"] = Value::Array(related);
+        }
+    }
+    if let Some(s) = &f.suppression {
+        out["Note"] = json!({
+            "Text": truncate(&s.describe(), 512),
+            "UpdatedBy": report.tool.name,
+            "UpdatedAt": now,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writers::sample::sample;
+
+    #[test]
+    fn snapshot() {
+        let scope = AsffScope {
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+            partition: "aws".into(),
+        };
+        insta::assert_snapshot!(render(&sample(), &scope));
+    }
+
+    #[test]
+    fn product_arn_follows_the_partition() {
+        let scope = AsffScope {
+            account: "111122223333".into(),
+            region: "cn-north-1".into(),
+            partition: "aws-cn".into(),
+        };
+        assert_eq!(
+            scope.product_arn(),
+            "arn:aws-cn:securityhub:cn-north-1:111122223333:product/111122223333/default"
+        );
+    }
+}

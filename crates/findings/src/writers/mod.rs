@@ -1,0 +1,53 @@
+//! One module per report format. Each `render` takes a finished [`Report`] and returns the
+//! file's text; none of them decides anything about the findings.
+
+pub mod asff;
+pub mod cucumber;
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod sarif;
+pub mod text;
+
+#[cfg(test)]
+pub(crate) mod sample;
+
+pub use asff::AsffScope;
+
+/// Cuts `text` to at most `max` characters, marking the cut, for the consumers' length caps.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `file:line:column`, as far as the location is known.
+pub(crate) fn position(location: &crate::Location) -> String {
+    match (location.line, location.column) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}", location.file),
+        (Some(l), None) => format!("{}:{l}", location.file),
+        _ => location.file.clone(),
+    }
+}
+
+/// `Bucket (AWS::S3::Bucket)` or whatever part of it is known.
+pub(crate) fn resource_label(location: &crate::Location) -> Option<String> {
+    match (&location.resource, &location.resource_type) {
+        (Some(r), Some(t)) => Some(format!("{r} ({t})")),
+        (Some(r), None) => Some(r.clone()),
+        (None, Some(t)) => Some(t.clone()),
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn truncate_counts_characters() {
+        assert_eq!(super::truncate("abc", 3), "abc");
+        assert_eq!(super::truncate("abcdé", 3), "ab…");
+    }
+}

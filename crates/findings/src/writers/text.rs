@@ -1,0 +1,188 @@
+//! The build log: findings grouped by file, each with its source line and a caret, like rustc.
+
+use std::fmt::Write;
+
+use crate::gate::FailOn;
+use crate::model::{Finding, Report, Severity, Status};
+use crate::writers::{position, resource_label};
+
+/// ANSI styling, used only when stdout is a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn severity_color(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "1;35",
+        Severity::High => "1;31",
+        Severity::Medium => "1;33",
+        Severity::Low => "1;36",
+        Severity::Informational => "1;34",
+    }
+}
+
+/// Renders the report for the log. Failed findings at or above `fail_on` are `error`s, other
+/// failed findings `warning`s; suppressed ones are listed as notes with their reason.
+pub fn render(report: &Report, fail_on: FailOn, style: Style) -> String {
+    let mut out = String::new();
+    for (file, findings) in report.by_file() {
+        let source = report.sources.get(file);
+        for f in findings {
+            if f.status == Status::Passed {
+                continue;
+            }
+            finding(&mut out, report, f, source.map(String::as_str), fail_on, style);
+        }
+    }
+    for e in &report.expired_exceptions {
+        let _ = writeln!(
+            out,
+            "{}: exception for {} in {}:{} expired on {} (approved by {}) and no longer exempts anything; renew or remove it\n",
+            style.paint("1;33", "warning"),
+            e.rule,
+            e.file,
+            e.line,
+            e.expires,
+            e.approved_by
+        );
+    }
+    summary(&mut out, report);
+    out
+}
+
+fn finding(
+    out: &mut String,
+    report: &Report,
+    f: &Finding,
+    source: Option<&str>,
+    fail_on: FailOn,
+    style: Style,
+) {
+    let title = report.title_of(f);
+    let (kind, color) = match f.status {
+        Status::Error => ("error", "1;31"),
+        Status::Suppressed => ("note", "1;32"),
+        _ if fail_on.blocks(f.severity) => ("error", "1;31"),
+        _ => ("warning", "1;33"),
+    };
+    let head = if f.status == Status::Error {
+        style.paint(color, kind)
+    } else {
+        format!(
+            "{}[{}]",
+            style.paint(color, kind),
+            style.paint(severity_color(f.severity), f.severity.label())
+        )
+    };
+    let _ = writeln!(out, "{head} {}: {title}", style.paint("1", &f.rule_id));
+    let gutter = f
+        .location
+        .line
+        .map_or(1, |l| l.to_string().len())
+        .max(1);
+    let pad = " ".repeat(gutter);
+    let _ = writeln!(
+        out,
+        "{pad}{} {}",
+        style.paint("1;34", "-->"),
+        position(&f.location)
+    );
+    let line_text = f
+        .location
+        .line
+        .and_then(|l| source?.lines().nth(l as usize - 1).map(|t| (l, t)));
+    let detail = match resource_label(&f.location) {
+        Some(r) => format!("{r}: {}", f.message),
+        None => f.message.clone(),
+    };
+    let bar = style.paint("1;34", "|");
+    if let Some((line, text)) = line_text {
+        let column = f.location.column.unwrap_or(1).max(1) as usize;
+        let rest: String = text.chars().skip(column - 1).collect();
+        let width = rest
+            .find(|c: char| c == ':' || c.is_whitespace())
+            .filter(|w| *w > 0)
+            .unwrap_or_else(|| rest.chars().count().max(1));
+        let _ = writeln!(out, "{pad} {bar}");
+        let _ = writeln!(out, "{} {bar} {text}", style.paint("1;34", &line.to_string()));
+        let _ = writeln!(
+            out,
+            "{pad} {bar} {}{} {}",
+            " ".repeat(column - 1),
+            style.paint(color, &"^".repeat(width)),
+            style.paint(color, &detail)
+        );
+        let _ = writeln!(out, "{pad} {bar}");
+    } else {
+        let _ = writeln!(out, "{pad} {bar} {detail}");
+    }
+    if let Some(s) = &f.suppression {
+        let _ = writeln!(out, "{pad} = {}", s.describe());
+    } else if f.status == Status::Failed {
+        if let Some(rule) = report.rule(&f.rule_id) {
+            let _ = writeln!(out, "{pad} = {} {}", style.paint("1", "fix:"), rule.remediation);
+        }
+    }
+    out.push('\n');
+}
+
+fn summary(out: &mut String, report: &Report) {
+    let totals = report.totals();
+    let files = report.by_file().len();
+    let mut by_severity = Vec::new();
+    for severity in Severity::ALL {
+        let n = report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Failed && f.severity == severity)
+            .count();
+        if n > 0 {
+            by_severity.push(format!("{n} {severity}"));
+        }
+    }
+    let failed = if by_severity.is_empty() {
+        format!("{} failed", totals.failed)
+    } else {
+        format!("{} failed ({})", totals.failed, by_severity.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "{}: {} file{}, {} rule{}: {failed}, {} passed, {} suppressed, {} error{}",
+        report.tool.name,
+        files,
+        if files == 1 { "" } else { "s" },
+        report.rules.len(),
+        if report.rules.len() == 1 { "" } else { "s" },
+        totals.passed,
+        totals.suppressed,
+        totals.error,
+        if totals.error == 1 { "" } else { "s" },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writers::sample::sample;
+
+    #[test]
+    fn snapshot() {
+        let text = render(
+            &sample(),
+            FailOn::Severity(Severity::High),
+            Style { color: false },
+        );
+        insta::assert_snapshot!(text);
+    }
+}
