@@ -1,1 +1,309 @@
+//! `template-scan`: gate CloudFormation, SAM, CDK output and Terraform plan JSON on security
+//! rules written in Guard DSL, and report the result in every format of the output contract.
 
+pub mod discover;
+pub mod guard;
+pub mod results;
+pub mod rules;
+pub mod scan;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use findings::cli::{OutputFormat, ReportArgs};
+use findings::writers::{self, text::Style, AsffScope};
+use findings::{Exceptions, Exit, FailOn, Report, Severity, Tool};
+use globset::{Glob, GlobSetBuilder};
+
+use crate::discover::Shard;
+use crate::rules::RuleSet;
+
+const EXAMPLES: &str = "\
+Examples:
+  template-scan templates/                         scan every template under templates/
+  template-scan cdk.out/                           scan every stack of a CDK cloud assembly
+  template-scan plan.json                          scan `terraform show -json` output
+  template-scan --rules registry/rules/ --no-builtin templates/
+                                                   only the AWS Guard Rules Registry
+  template-scan --report-dir reports/ --fail-on critical templates/
+                                                   all reports; block on CRITICAL only
+  template-scan --exceptions exceptions.yaml templates/
+  template-scan --shard 2/4 templates/             the 2nd of 4 parts (CodeBuild batch)
+  template-scan rules                              list the built-in rules
+
+Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment error.";
+
+/// Scan infrastructure templates with security rules in Guard DSL.
+#[derive(Debug, Parser)]
+#[command(name = "template-scan", version, about, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Templates, directories (searched for .yaml/.yml/.json/.template) and cdk.out folders.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Guard rules file or directory to add (repeatable); rules of the AWS Guard Rules
+    /// Registry run unmodified.
+    #[arg(long = "rules", value_name = "PATH", help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+
+    /// Use only the --rules given, not the built-in pack.
+    #[arg(long, help_heading = "Rules")]
+    pub no_builtin: bool,
+
+    /// Ignore suppressions in template Metadata (guard, cfn_nag, checkov).
+    #[arg(long, help_heading = "Rules")]
+    pub no_inline_suppressions: bool,
+
+    /// Scan only part I of N of the discovered files (deterministic), e.g. 1/4.
+    #[arg(long, value_name = "I/N", help_heading = "Input")]
+    pub shard: Option<Shard>,
+
+    /// Skip files and directories whose path matches this glob (repeatable), e.g. '**/test/**'.
+    #[arg(long, value_name = "GLOB", help_heading = "Input")]
+    pub exclude: Vec<String>,
+
+    #[command(flatten)]
+    pub reports: ReportArgs,
+
+    /// Account of the ASFF ProductArn and AwsAccountId [default: the CodeBuild build's account].
+    #[arg(long, value_name = "ID", help_heading = "Security Hub")]
+    pub account_id: Option<String>,
+
+    /// Region of the ASFF ProductArn [default: AWS_REGION, or the CodeBuild build's region].
+    #[arg(long, value_name = "REGION", help_heading = "Security Hub")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the built-in rules (and any --rules given).
+    Rules {
+        /// Guard rules file or directory to list beside the built-in pack.
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    /// The table of the README's rule reference.
+    Markdown,
+}
+
+/// Prints a one-line error the way every binary does, and returns its exit code.
+fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
+    eprintln!("template-scan: error: {message}");
+    exit
+}
+
+fn rule_set(no_builtin: bool, extra: &[PathBuf]) -> Result<RuleSet, Exit> {
+    let mut set = if no_builtin {
+        RuleSet::default()
+    } else {
+        RuleSet::builtin().map_err(|e| fail(Exit::Input, e))?
+    };
+    for path in extra {
+        set.add_user_rules(path).map_err(|e| fail(Exit::Input, e))?;
+    }
+    if set.files.is_empty() {
+        return Err(fail(
+            Exit::Input,
+            "no rules: --no-builtin needs at least one --rules PATH",
+        ));
+    }
+    Ok(set)
+}
+
+fn list_rules(rules: &[PathBuf], format: ListFormat) -> Exit {
+    let set = match rule_set(false, rules) {
+        Ok(set) => set,
+        Err(exit) => return exit,
+    };
+    let mut out = std::io::stdout().lock();
+    let text = match format {
+        ListFormat::Markdown => set.markdown_table(),
+        ListFormat::Text => {
+            let mut text = String::new();
+            for meta in set.rules.values() {
+                text.push_str(&format!(
+                    "{:<45} {:<13} {}\n",
+                    meta.rule.id, meta.rule.severity, meta.rule.title
+                ));
+            }
+            text.push_str(&format!("{} rules\n", set.rules.len()));
+            text
+        }
+    };
+    let _ = out.write_all(text.as_bytes());
+    Exit::Passed
+}
+
+/// Account, region and partition for ASFF: flags first, then the CodeBuild build ARN
+/// (`arn:<partition>:codebuild:<region>:<account>:build/...`), then AWS_REGION.
+fn asff_scope(cli: &Cli) -> (AsffScope, bool) {
+    let arn = std::env::var("CODEBUILD_BUILD_ARN").unwrap_or_default();
+    let parts: Vec<&str> = arn.split(':').collect();
+    let from_arn = |i: usize| parts.get(i).filter(|s| !s.is_empty()).map(|s| (*s).to_owned());
+    let account = cli.account_id.clone().or_else(|| from_arn(4));
+    let known = account.is_some();
+    let region = cli
+        .region
+        .clone()
+        .or_else(|| from_arn(3))
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into());
+    let partition = from_arn(1).unwrap_or_else(|| {
+        if region.starts_with("cn-") {
+            "aws-cn".into()
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov".into()
+        } else {
+            "aws".into()
+        }
+    });
+    (
+        AsffScope {
+            account: account.unwrap_or_else(|| "000000000000".into()),
+            region,
+            partition,
+        },
+        known,
+    )
+}
+
+/// Runs the command line and returns the exit code.
+pub fn run(cli: Cli) -> Exit {
+    if let Some(Command::Rules { rules, format }) = &cli.command {
+        return list_rules(rules, *format);
+    }
+    let started = Instant::now();
+    if cli.paths.is_empty() {
+        return fail(
+            Exit::Input,
+            "no templates given; pass files or directories, e.g. `template-scan templates/` (see --help)",
+        );
+    }
+    let set = match rule_set(cli.no_builtin, &cli.rules) {
+        Ok(set) => set,
+        Err(exit) => return exit,
+    };
+    let mut excludes = GlobSetBuilder::new();
+    for pattern in &cli.exclude {
+        match Glob::new(pattern) {
+            Ok(glob) => {
+                excludes.add(glob);
+            }
+            Err(e) => return fail(Exit::Input, format!("--exclude {pattern}: {e}")),
+        }
+    }
+    let excludes = match excludes.build() {
+        Ok(set) => set,
+        Err(e) => return fail(Exit::Input, format!("--exclude: {e}")),
+    };
+    let exceptions = match &cli.reports.exceptions {
+        Some(path) => match Exceptions::load(&path.display().to_string()) {
+            Ok(ex) => Some(ex),
+            Err(e) => return fail(Exit::Input, e),
+        },
+        None => None,
+    };
+    let mut inputs = match discover::discover(&cli.paths, &excludes) {
+        Ok(inputs) => inputs,
+        Err(e) => return fail(Exit::Input, e),
+    };
+    if let Some(shard) = cli.shard {
+        let total = inputs.len();
+        inputs = shard.select(inputs);
+        eprintln!(
+            "template-scan: shard {}/{}: {} of {total} files",
+            shard.index,
+            shard.count,
+            inputs.len()
+        );
+    }
+
+    let mut report = Report::new(
+        Tool {
+            name: scan::TOOL.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            information_uri: "https://github.com/aws-pipeline-steps/aws-pipeline-steps".into(),
+        },
+        chrono::Utc::now(),
+    );
+    let options = scan::Options {
+        inline_suppressions: !cli.no_inline_suppressions,
+        limits: cfn::Limits::default(),
+    };
+    let stats = scan::scan(inputs, &set, &options, &mut report);
+    if let Some(exceptions) = &exceptions {
+        exceptions.apply(&mut report, chrono::Utc::now().date_naive());
+    }
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+    let fail_on = cli.reports.fail_on.unwrap_or(FailOn::Severity(Severity::High));
+    let paths = cli.reports.paths();
+    let (scope, account_known) = asff_scope(&cli);
+    if paths.asff.is_some() && !account_known {
+        eprintln!("template-scan: note: no --account-id and no CODEBUILD_BUILD_ARN: ASFF findings use account 000000000000; pass --account-id before importing them");
+    }
+    if let Err(e) = findings::cli::write_reports(&report, &paths, &scope) {
+        return fail(Exit::Input, e);
+    }
+    let verdict = findings::evaluate(&report, fail_on);
+    let stdout = match cli.reports.output {
+        OutputFormat::Json => writers::json::render(&report),
+        OutputFormat::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let mut text = writers::text::render(&report, fail_on, Style { color });
+            if stats.skipped > 0 {
+                text.push_str(&format!(
+                    "skipped {} file{} that {} neither templates nor plans\n",
+                    stats.skipped,
+                    if stats.skipped == 1 { "" } else { "s" },
+                    if stats.skipped == 1 { "is" } else { "are" }
+                ));
+            }
+            text.push_str(&match verdict.exit {
+                Exit::Passed => format!("gate passed (--fail-on {fail_on})\n"),
+                Exit::GateFailed => format!(
+                    "gate failed: {} finding{} at or above {fail_on}\n",
+                    verdict.blocking,
+                    if verdict.blocking == 1 { "" } else { "s" }
+                ),
+                _ => format!(
+                    "incomplete: {} file{} could not be scanned\n",
+                    verdict.errors,
+                    if verdict.errors == 1 { "" } else { "s" }
+                ),
+            });
+            text
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(stdout.as_bytes());
+    if verdict.exit == Exit::Input {
+        let first = report
+            .findings
+            .iter()
+            .find(|f| f.status == findings::Status::Error)
+            .map(|f| format!("{}: {}", writers::position(&f.location), f.message))
+            .unwrap_or_default();
+        return fail(
+            Exit::Input,
+            format!(
+                "{} file{} could not be scanned; first: {first}",
+                verdict.errors,
+                if verdict.errors == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    verdict.exit
+}

@@ -25,7 +25,7 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
 }
 
 /// `file:line:column`, as far as the location is known.
-pub(crate) fn position(location: &crate::Location) -> String {
+pub fn position(location: &crate::Location) -> String {
     match (location.line, location.column) {
         (Some(l), Some(c)) => format!("{}:{l}:{c}", location.file),
         (Some(l), None) => format!("{}:{l}", location.file),

@@ -1,0 +1,378 @@
+//! Reads cfn-guard's structured report and turns it into findings located with `crates/cfn`.
+//!
+//! Guard's own line/column output is 0-based and often `L:0,C:<offset>` for JSON input, so
+//! only the failing property *path* is taken from its report (`/Resources/Bucket/Properties/
+//! AccessControl`); the line and column come from our positioned tree. A check on a missing
+//! property points at the deepest part of the path that exists.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cfn::{Node, Pos};
+use serde_json::Value;
+
+use crate::rules::{AppliesTo, RuleSet};
+
+/// One failing check, as Guard reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub rule: String,
+    /// Slash-separated path of the failing (or deepest existing) node.
+    pub path: String,
+    pub message: String,
+}
+
+/// Removes Guard's `[L:0,C:62]` position markers, which are not lines we can trust.
+fn strip_positions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("[L:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        match after.find(']') {
+            Some(end) if after[3..end].contains(",C:") => rest = &after[end + 1..],
+            _ => {
+                out.push_str("[L:");
+                rest = &after[3..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn messages(report: &Value) -> (Option<String>, Option<String>) {
+    let m = &report["messages"];
+    let custom = m["custom_message"]
+        .as_str()
+        .map(collapse)
+        .filter(|s| !s.is_empty());
+    let error = m["error_message"]
+        .as_str()
+        .map(|s| collapse(&strip_positions(s)))
+        .filter(|s| !s.is_empty());
+    (custom, error)
+}
+
+/// The path and a message for one Guard clause report.
+fn clause(report: &Value) -> Option<(String, String)> {
+    let (custom, error) = messages(report);
+    let check = &report["check"];
+    let (path, detail) = if let Some(u) = check.get("UnResolved") {
+        let v = &u["value"];
+        (
+            v["traversed_to"]["path"].as_str()?.to_owned(),
+            format!(
+                "`{}` is missing",
+                v["remaining_query"].as_str().unwrap_or("a required property")
+            ),
+        )
+    } else if let Some(r) = check.get("Resolved") {
+        let path = r["value"]["path"]
+            .as_str()
+            .or_else(|| r["from"]["path"].as_str())?;
+        (path.to_owned(), error.clone().unwrap_or_default())
+    } else if let Some(r) = check.get("InResolved") {
+        (
+            r["from"]["path"].as_str()?.to_owned(),
+            error.clone().unwrap_or_default(),
+        )
+    } else if let Some(context) = check.get("UnResolvedContext") {
+        (String::new(), format!("unresolved: {}", context.as_str().unwrap_or("")))
+    } else {
+        return None;
+    };
+    let message = match (custom, detail.is_empty()) {
+        (Some(c), false) => format!("{c} ({detail})"),
+        (Some(c), true) => c,
+        (None, false) => detail,
+        (None, true) => error.unwrap_or_else(|| "check failed".into()),
+    };
+    Some((path, message))
+}
+
+/// Walks a list of Guard check reports, collecting every failing clause.
+fn walk(rule: &str, checks: &Value, out: &mut Vec<Failure>) {
+    for check in checks.as_array().into_iter().flatten() {
+        if let Some(r) = check.get("Rule") {
+            // A named rule used as a clause: its failures count for the outer rule.
+            walk(rule, &r["checks"], out);
+        } else if let Some(c) = check.get("Clause") {
+            let inner = c.get("Binary").or_else(|| c.get("Unary")).unwrap_or(c);
+            if let Some((path, message)) = clause(inner) {
+                out.push(Failure {
+                    rule: rule.to_owned(),
+                    path,
+                    message,
+                });
+            }
+        } else if let Some(b) = check.get("Block") {
+            let (custom, error) = messages(b);
+            let path = b["unresolved"]["traversed_to"]["path"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            let missing = b["unresolved"]["remaining_query"]
+                .as_str()
+                .map(|q| format!("`{q}` is missing"));
+            out.push(Failure {
+                rule: rule.to_owned(),
+                path,
+                message: custom.or(missing).or(error).unwrap_or_else(|| "check failed".into()),
+            });
+        } else if let Some(d) = check.get("Disjunctions") {
+            disjunction(rule, &d["checks"], out);
+        }
+    }
+}
+
+/// A disjunction fails for the resources that fail every branch. When the branches fail on
+/// different resources (a rule that ORs whole-template queries), the failure belongs to no
+/// single resource and is reported at the first branch's place, with every message.
+fn disjunction(rule: &str, branches: &Value, out: &mut Vec<Failure>) {
+    let mut per_branch: Vec<Vec<Failure>> = Vec::new();
+    for branch in branches.as_array().into_iter().flatten() {
+        let mut found = Vec::new();
+        walk(rule, &Value::Array(vec![branch.clone()]), &mut found);
+        per_branch.push(found);
+    }
+    let resource_sets: Vec<BTreeSet<String>> = per_branch
+        .iter()
+        .map(|fs| fs.iter().map(|f| resource_prefix(&f.path)).collect())
+        .collect();
+    let Some(first) = resource_sets.first() else {
+        return;
+    };
+    let common: BTreeSet<String> = first
+        .iter()
+        .filter(|r| resource_sets.iter().all(|s| s.contains(*r)))
+        .cloned()
+        .collect();
+    if common.is_empty() {
+        let all: Vec<Failure> = per_branch.into_iter().flatten().collect();
+        if let Some(head) = all.first() {
+            let message = all
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join("; or ");
+            out.push(Failure {
+                rule: rule.to_owned(),
+                path: String::new(),
+                message: format!("no alternative holds: {message} (first at {})", head.path),
+            });
+        }
+        return;
+    }
+    for failures in per_branch {
+        out.extend(
+            failures
+                .into_iter()
+                .filter(|f| common.contains(&resource_prefix(&f.path))),
+        );
+    }
+}
+
+/// `/Resources/Bucket` for a CloudFormation path; the path itself otherwise.
+fn resource_prefix(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.len() >= 2 && segments[0] == "Resources" {
+        format!("/Resources/{}", segments[1])
+    } else {
+        path.to_owned()
+    }
+}
+
+/// Every failing check of a Guard file report, with the names of the rules that passed.
+pub fn read_report(report: &Value) -> (Vec<Failure>, BTreeSet<String>) {
+    let mut failures = Vec::new();
+    for item in report["not_compliant"].as_array().into_iter().flatten() {
+        if let Some(r) = item.get("Rule") {
+            let name = r["name"].as_str().unwrap_or("UNNAMED").to_owned();
+            let before = failures.len();
+            walk(&name, &r["checks"], &mut failures);
+            if failures.len() == before {
+                let (custom, error) = messages(r);
+                failures.push(Failure {
+                    rule: name,
+                    path: String::new(),
+                    message: custom.or(error).unwrap_or_else(|| "rule failed".into()),
+                });
+            }
+        }
+    }
+    let compliant = report["compliant"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    (failures, compliant)
+}
+
+/// The resource a path is inside: the logical id and type of a template resource, or the
+/// `address` and `type` of the nearest enclosing Terraform resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Owner {
+    pub id: String,
+    pub resource_type: Option<String>,
+    /// Path of the resource node itself.
+    pub path: String,
+    pub pos: Pos,
+}
+
+pub fn owner(root: &Node, path: &str) -> Option<Owner> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.len() >= 2 && segments[0] == "Resources" {
+        let resource = root.pointer(&segments[..2])?;
+        return Some(Owner {
+            id: segments[1].to_owned(),
+            resource_type: resource.get("Type").and_then(Node::as_str).map(str::to_owned),
+            path: format!("/Resources/{}", segments[1]),
+            pos: root.locate(&segments[..2]).0,
+        });
+    }
+    // Terraform plan: the deepest node on the path that has an `address`.
+    for depth in (1..=segments.len()).rev() {
+        if let Some(node) = root.pointer(&segments[..depth]) {
+            if let Some(address) = node.get("address").and_then(Node::as_str) {
+                return Some(Owner {
+                    id: address.to_owned(),
+                    resource_type: node.get("type").and_then(Node::as_str).map(str::to_owned),
+                    path: format!("/{}", segments[..depth].join("/")),
+                    pos: node.pos,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Where a path points: the deepest existing node's position.
+pub fn position(root: &Node, path: &str) -> Pos {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    root.locate(&segments).0
+}
+
+/// Failures grouped per rule and owning resource (`None` for whole-file failures), in order.
+pub fn group(
+    root: &Node,
+    failures: Vec<Failure>,
+) -> BTreeMap<(String, Option<String>), (Option<Owner>, Vec<Failure>)> {
+    let mut groups: BTreeMap<(String, Option<String>), (Option<Owner>, Vec<Failure>)> =
+        BTreeMap::new();
+    for failure in failures {
+        let owner = owner(root, &failure.path);
+        let key = (failure.rule.clone(), owner.as_ref().map(|o| o.id.clone()));
+        let entry = groups.entry(key).or_insert_with(|| (owner, Vec::new()));
+        if !entry
+            .1
+            .iter()
+            .any(|f| f.path == failure.path && f.message == failure.message)
+        {
+            entry.1.push(failure);
+        }
+    }
+    for (_, failures) in groups.values_mut() {
+        failures.sort_by_key(|f| position(root, &f.path));
+    }
+    groups
+}
+
+/// Whether a rule applies to a kind of document.
+pub fn applies(applies_to: AppliesTo, kind: cfn::DocumentKind) -> bool {
+    use cfn::DocumentKind::*;
+    match applies_to {
+        AppliesTo::Any => true,
+        AppliesTo::CloudFormation => matches!(kind, CloudFormation | Sam),
+        AppliesTo::Terraform => kind == TerraformPlan,
+    }
+}
+
+/// The rules files that apply to a kind of document.
+pub fn rules_for(set: &RuleSet, kind: cfn::DocumentKind) -> Vec<&str> {
+    set.files
+        .iter()
+        .filter(|f| applies(f.applies_to, kind))
+        .map(|f| f.content.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_guard_positions() {
+        assert_eq!(
+            strip_positions("property [/Resources/A/P[L:0,C:80]] existed [L:x]"),
+            "property [/Resources/A/P] existed [L:x]"
+        );
+    }
+
+    #[test]
+    fn reads_resolved_unresolved_and_disjunctions() {
+        let report = serde_json::json!({
+            "not_compliant": [
+                {"Rule": {"name": "R1", "messages": {}, "checks": [
+                    {"Clause": {"Binary": {"messages": {"custom_message": "\n Violation: not encrypted\n", "error_message": "x"},
+                        "check": {"UnResolved": {"value": {"traversed_to": {"path": "/Resources/A/Properties"}, "remaining_query": "BucketEncryption"}}}}}},
+                    {"Clause": {"Binary": {"messages": {"error_message": "was not present in [L:0,C:3]"},
+                        "check": {"InResolved": {"from": {"path": "/Resources/B/Properties/X"}}}}}}
+                ]}},
+                {"Rule": {"name": "R2", "messages": {}, "checks": [
+                    {"Disjunctions": {"checks": [
+                        {"Clause": {"Unary": {"messages": {"error_message": "existed"}, "check": {"Resolved": {"value": {"path": "/Resources/A/Properties/P"}}}}}},
+                        {"Clause": {"Binary": {"messages": {"error_message": "differs"}, "check": {"Resolved": {"from": {"path": "/Resources/A/Properties/P"}}}}}},
+                        {"Clause": {"Binary": {"messages": {"error_message": "differs"}, "check": {"Resolved": {"from": {"path": "/Resources/B/Properties/P"}}}}}}
+                    ]}}
+                ]}}
+            ],
+            "compliant": ["R3"]
+        });
+        let (failures, compliant) = read_report(&report);
+        let summary: Vec<_> = failures
+            .iter()
+            .map(|f| (f.rule.as_str(), f.path.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("R1", "/Resources/A/Properties", "Violation: not encrypted (`BucketEncryption` is missing)"),
+                ("R1", "/Resources/B/Properties/X", "was not present in"),
+                ("R2", "/Resources/A/Properties/P", "existed"),
+                ("R2", "/Resources/A/Properties/P", "differs"),
+            ]
+        );
+        assert!(compliant.contains("R3"));
+    }
+
+    #[test]
+    fn owners_of_template_and_terraform_paths() {
+        let root = cfn::load(
+            "t.yaml",
+            "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties: {}\n",
+            cfn::Limits::default(),
+        )
+        .unwrap();
+        let o = owner(&root, "/Resources/Bucket/Properties/Tags").unwrap();
+        assert_eq!(o.id, "Bucket");
+        assert_eq!(o.resource_type.as_deref(), Some("AWS::S3::Bucket"));
+        assert_eq!(position(&root, "/Resources/Bucket/Properties/Tags"), Pos::new(4, 5));
+
+        let plan = cfn::load(
+            "p.json",
+            r#"{"resource_changes": [{"address": "aws_s3_bucket.logs", "type": "aws_s3_bucket", "change": {"after": {"acl": "public-read"}}}]}"#,
+            cfn::Limits::default(),
+        )
+        .unwrap();
+        let o = owner(&plan, "/resource_changes/0/change/after/acl").unwrap();
+        assert_eq!(o.id, "aws_s3_bucket.logs");
+        assert_eq!(o.resource_type.as_deref(), Some("aws_s3_bucket"));
+    }
+}
