@@ -44,22 +44,50 @@ fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn messages(report: &Value) -> (Option<String>, Option<String>) {
-    let m = &report["messages"];
-    let custom = m["custom_message"]
-        .as_str()
-        .map(collapse)
-        .filter(|s| !s.is_empty());
-    let error = m["error_message"]
+/// The rule's own words, from its `<< >>` message: the `Violation:` part when it has one
+/// (the fix is printed from the rule's header).
+fn custom(report: &Value) -> Option<String> {
+    let text = report["messages"]["custom_message"].as_str()?;
+    let text = match text.find("Violation:") {
+        Some(at) => {
+            let rest = &text[at + "Violation:".len()..];
+            &rest[..rest.find("Fix:").unwrap_or(rest.len())]
+        }
+        None => text,
+    };
+    let text = collapse(text);
+    let text = text.trim_end_matches('.').to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+fn error_message(report: &Value) -> Option<String> {
+    report["messages"]["error_message"]
         .as_str()
         .map(|s| collapse(&strip_positions(s)))
-        .filter(|s| !s.is_empty());
-    (custom, error)
+        .filter(|s| !s.is_empty())
+}
+
+/// `value` as short JSON for a message.
+fn show(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(79).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// `SSEAlgorithm is `none``: the property that failed and the value it has.
+fn has_value(path: &str, value: &Value) -> String {
+    let name = path.rsplit('/').find(|s| s.parse::<usize>().is_err()).unwrap_or(path);
+    format!("`{name}` is `{}`", show(value))
 }
 
 /// The path and a message for one Guard clause report.
 fn clause(report: &Value) -> Option<(String, String)> {
-    let (custom, error) = messages(report);
     let check = &report["check"];
     let (path, detail) = if let Some(u) = check.get("UnResolved") {
         let v = &u["value"];
@@ -71,25 +99,22 @@ fn clause(report: &Value) -> Option<(String, String)> {
             ),
         )
     } else if let Some(r) = check.get("Resolved") {
-        let path = r["value"]["path"]
-            .as_str()
-            .or_else(|| r["from"]["path"].as_str())?;
-        (path.to_owned(), error.clone().unwrap_or_default())
+        let from = if r.get("value").is_some() { &r["value"] } else { &r["from"] };
+        let path = from["path"].as_str()?.to_owned();
+        let detail = has_value(&path, &from["value"]);
+        (path, detail)
     } else if let Some(r) = check.get("InResolved") {
-        (
-            r["from"]["path"].as_str()?.to_owned(),
-            error.clone().unwrap_or_default(),
-        )
+        let path = r["from"]["path"].as_str()?.to_owned();
+        let detail = has_value(&path, &r["from"]["value"]);
+        (path, detail)
     } else if let Some(context) = check.get("UnResolvedContext") {
         (String::new(), format!("unresolved: {}", context.as_str().unwrap_or("")))
     } else {
         return None;
     };
-    let message = match (custom, detail.is_empty()) {
-        (Some(c), false) => format!("{c} ({detail})"),
-        (Some(c), true) => c,
-        (None, false) => detail,
-        (None, true) => error.unwrap_or_else(|| "check failed".into()),
+    let message = match custom(report) {
+        Some(c) => format!("{c}: {detail}"),
+        None => detail,
     };
     Some((path, message))
 }
@@ -110,7 +135,6 @@ fn walk(rule: &str, checks: &Value, out: &mut Vec<Failure>) {
                 });
             }
         } else if let Some(b) = check.get("Block") {
-            let (custom, error) = messages(b);
             let path = b["unresolved"]["traversed_to"]["path"]
                 .as_str()
                 .unwrap_or("")
@@ -121,7 +145,10 @@ fn walk(rule: &str, checks: &Value, out: &mut Vec<Failure>) {
             out.push(Failure {
                 rule: rule.to_owned(),
                 path,
-                message: custom.or(missing).or(error).unwrap_or_else(|| "check failed".into()),
+                message: custom(b)
+                    .or(missing)
+                    .or_else(|| error_message(b))
+                    .unwrap_or_else(|| "check failed".into()),
             });
         } else if let Some(d) = check.get("Disjunctions") {
             disjunction(rule, &d["checks"], out);
@@ -197,11 +224,12 @@ pub fn read_report(report: &Value) -> (Vec<Failure>, BTreeSet<String>) {
             let before = failures.len();
             walk(&name, &r["checks"], &mut failures);
             if failures.len() == before {
-                let (custom, error) = messages(r);
                 failures.push(Failure {
                     rule: name,
                     path: String::new(),
-                    message: custom.or(error).unwrap_or_else(|| "rule failed".into()),
+                    message: custom(r)
+                        .or_else(|| error_message(r))
+                        .unwrap_or_else(|| "rule failed".into()),
                 });
             }
         }
@@ -278,8 +306,10 @@ pub fn group(
             entry.1.push(failure);
         }
     }
+    // The most specific failure first: a disjunction that fails both on "the list is absent"
+    // and on "this item is forbidden" is about the item.
     for (_, failures) in groups.values_mut() {
-        failures.sort_by_key(|f| position(root, &f.path));
+        failures.sort_by_key(|f| (std::cmp::Reverse(f.path.matches('/').count()), position(root, &f.path)));
     }
     groups
 }
@@ -323,13 +353,13 @@ mod tests {
                     {"Clause": {"Binary": {"messages": {"custom_message": "\n Violation: not encrypted\n", "error_message": "x"},
                         "check": {"UnResolved": {"value": {"traversed_to": {"path": "/Resources/A/Properties"}, "remaining_query": "BucketEncryption"}}}}}},
                     {"Clause": {"Binary": {"messages": {"error_message": "was not present in [L:0,C:3]"},
-                        "check": {"InResolved": {"from": {"path": "/Resources/B/Properties/X"}}}}}}
+                        "check": {"InResolved": {"from": {"path": "/Resources/B/Properties/X", "value": "none"}}}}}}
                 ]}},
                 {"Rule": {"name": "R2", "messages": {}, "checks": [
                     {"Disjunctions": {"checks": [
-                        {"Clause": {"Unary": {"messages": {"error_message": "existed"}, "check": {"Resolved": {"value": {"path": "/Resources/A/Properties/P"}}}}}},
-                        {"Clause": {"Binary": {"messages": {"error_message": "differs"}, "check": {"Resolved": {"from": {"path": "/Resources/A/Properties/P"}}}}}},
-                        {"Clause": {"Binary": {"messages": {"error_message": "differs"}, "check": {"Resolved": {"from": {"path": "/Resources/B/Properties/P"}}}}}}
+                        {"Clause": {"Unary": {"messages": {"error_message": "existed"}, "check": {"Resolved": {"value": {"path": "/Resources/A/Properties/P", "value": 1}}}}}},
+                        {"Clause": {"Binary": {"messages": {"custom_message": "P must be 2"}, "check": {"Resolved": {"from": {"path": "/Resources/A/Properties/P", "value": 1}}}}}},
+                        {"Clause": {"Binary": {"messages": {"error_message": "differs"}, "check": {"Resolved": {"from": {"path": "/Resources/A/Properties/Q", "value": 3}}}}}}
                     ]}}
                 ]}}
             ],
@@ -343,10 +373,11 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("R1", "/Resources/A/Properties", "Violation: not encrypted (`BucketEncryption` is missing)"),
-                ("R1", "/Resources/B/Properties/X", "was not present in"),
-                ("R2", "/Resources/A/Properties/P", "existed"),
-                ("R2", "/Resources/A/Properties/P", "differs"),
+                ("R1", "/Resources/A/Properties", "not encrypted: `BucketEncryption` is missing"),
+                ("R1", "/Resources/B/Properties/X", "`X` is `none`"),
+                ("R2", "/Resources/A/Properties/P", "`P` is `1`"),
+                ("R2", "/Resources/A/Properties/P", "P must be 2: `P` is `1`"),
+                ("R2", "/Resources/A/Properties/Q", "`Q` is `3`"),
             ]
         );
         assert!(compliant.contains("R3"));

@@ -112,19 +112,10 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
     for meta in rules.rules.values() {
         report.rules.insert(meta.rule.id.clone(), meta.rule.clone());
     }
-    report.rules.insert(
-        SCAN_ERROR.into(),
-        findings::Rule {
-            id: SCAN_ERROR.into(),
-            severity: Severity::High,
-            title: "File could not be scanned".into(),
-            description: "The file could not be read, parsed or evaluated, so none of its checks ran.".into(),
-            remediation: "Fix the file at the position shown, or exclude it with --exclude.".into(),
-            remediation_url: None,
-            compliance: Vec::new(),
-        },
-    );
-
+    let scan_error = |report: &mut Report, finding: Finding| {
+        report.rules.entry(SCAN_ERROR.into()).or_insert_with(scan_error_rule);
+        report.push(finding);
+    };
     let outcomes: Vec<Outcome> = inputs.into_par_iter().map(|i| load(i, options)).collect();
     let mut stats = Stats::default();
     let mut loaded = Vec::new();
@@ -136,7 +127,7 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
                 if let Some(text) = text {
                     report.sources.insert(input.display.clone(), text);
                 }
-                report.push(error_finding(&input.display, message, at));
+                scan_error(report, error_finding(&input.display, message, at));
             }
         }
     }
@@ -173,7 +164,10 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
     for (doc, result) in evaluated {
         report.sources.insert(doc.input.display.clone(), doc.text.clone());
         match result {
-            Err(failure) => report.push(error_finding(&doc.input.display, failure.to_string(), None)),
+            Err(failure) => scan_error(
+                report,
+                error_finding(&doc.input.display, failure.to_string(), None),
+            ),
             Ok(file_report) => {
                 for finding in findings_of(doc, &file_report, rules, options) {
                     report.push(finding);
@@ -183,6 +177,18 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
     }
     report.sort();
     stats
+}
+
+fn scan_error_rule() -> findings::Rule {
+    findings::Rule {
+        id: SCAN_ERROR.into(),
+        severity: Severity::High,
+        title: "File could not be scanned".into(),
+        description: "The file could not be read, parsed or evaluated, so none of its checks ran.".into(),
+        remediation: "Fix the file at the position shown, or exclude it with --exclude.".into(),
+        remediation_url: None,
+        compliance: Vec::new(),
+    }
 }
 
 fn error_finding(file: &str, message: String, at: Option<(u32, u32)>) -> Finding {

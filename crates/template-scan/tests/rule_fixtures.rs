@@ -1,0 +1,126 @@
+//! Every built-in rule against its fixtures: `<rule>.fail.yaml` must fail it on every `Bad*`
+//! resource, at a line marked `# fails here`, and pass every `Good*` resource;
+//! `<rule>.pass.yaml` must pass it everywhere. A rule without both fixtures cannot land.
+
+use std::path::{Path, PathBuf};
+
+use findings::{Report, Status, Tool};
+use template_scan::discover::Input;
+use template_scan::rules::{RuleSet, BUILTIN_RULES};
+use template_scan::scan::{scan, Options};
+
+fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+fn only(set: &RuleSet, path: &str, id: &str) -> RuleSet {
+    let mut one = set.clone();
+    one.files.retain(|f| f.name == format!("builtin:{path}"));
+    one.rules.retain(|k, _| k == id);
+    assert_eq!(one.files.len(), 1);
+    one
+}
+
+fn run(set: &RuleSet, file: &Path) -> Report {
+    let mut report = Report::new(
+        Tool {
+            name: "template-scan".into(),
+            version: "test".into(),
+            information_uri: "https://example.com".into(),
+        },
+        chrono::Utc::now(),
+    );
+    let input = Input {
+        display: file.display().to_string(),
+        path: file.to_owned(),
+        explicit: true,
+    };
+    let options = Options {
+        inline_suppressions: true,
+        limits: cfn::Limits::default(),
+    };
+    scan(vec![input], set, &options, &mut report);
+    report
+}
+
+#[test]
+fn every_builtin_rule_fails_its_fail_fixture_and_passes_its_pass_fixture() {
+    let set = RuleSet::builtin().unwrap();
+    let mut problems = Vec::new();
+    for (path, _) in BUILTIN_RULES {
+        let id = set
+            .rules
+            .values()
+            .find(|m| m.source == format!("builtin:{path}"))
+            .map(|m| m.rule.id.clone())
+            .unwrap();
+        let one = only(&set, path, &id);
+        let stem = path.trim_end_matches(".guard");
+        let fail = rules_dir().join(format!("{stem}.fail.yaml"));
+        let pass = rules_dir().join(format!("{stem}.pass.yaml"));
+        if !fail.is_file() || !pass.is_file() {
+            problems.push(format!("{path}: needs {stem}.fail.yaml and {stem}.pass.yaml"));
+            continue;
+        }
+
+        let fail_text = std::fs::read_to_string(&fail).unwrap();
+        let report = run(&one, &fail);
+        let root = cfn::load("f.yaml", &fail_text, cfn::Limits::default()).unwrap();
+        let mut bad = 0;
+        for resource in cfn::resources(&root) {
+            let of_resource: Vec<_> = report
+                .findings
+                .iter()
+                .filter(|f| f.rule_id == id && f.location.resource.as_deref() == Some(resource.logical_id))
+                .collect();
+            if resource.logical_id.starts_with("Bad") {
+                bad += 1;
+                match of_resource.iter().find(|f| f.status == Status::Failed) {
+                    None => problems.push(format!("{stem}.fail.yaml: {} did not fail", resource.logical_id)),
+                    Some(f) => {
+                        let line = f.location.line.unwrap_or(0) as usize;
+                        let text = fail_text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+                        if !text.contains("# fails here") {
+                            problems.push(format!(
+                                "{stem}.fail.yaml: {} failed at line {line} ({text:?}), which is not marked `# fails here`",
+                                resource.logical_id
+                            ));
+                        }
+                    }
+                }
+            } else if resource.logical_id.starts_with("Good")
+                && of_resource.iter().any(|f| f.status != Status::Passed)
+            {
+                problems.push(format!("{stem}.fail.yaml: {} did not pass: {of_resource:?}", resource.logical_id));
+            }
+        }
+        if bad == 0 {
+            problems.push(format!("{stem}.fail.yaml: has no Bad* resource"));
+        }
+        let errors: Vec<_> = report.findings.iter().filter(|f| f.status == Status::Error).collect();
+        if !errors.is_empty() {
+            problems.push(format!("{stem}.fail.yaml: errors {errors:?}"));
+        }
+
+        let report = run(&one, &pass);
+        let not_passed: Vec<_> = report.findings.iter().filter(|f| f.status != Status::Passed).collect();
+        if !not_passed.is_empty() {
+            problems.push(format!("{stem}.pass.yaml: {not_passed:?}"));
+        }
+        if !report.findings.iter().any(|f| f.rule_id == id && f.status == Status::Passed) {
+            problems.push(format!("{stem}.pass.yaml: no resource of the rule's types passed"));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn every_fixture_belongs_to_a_rule() {
+    for entry in walkdir::WalkDir::new(rules_dir()) {
+        let entry = entry.unwrap();
+        let name = entry.path().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".fail.yaml").or_else(|| name.strip_suffix(".pass.yaml")) {
+            assert!(Path::new(&format!("{stem}.guard")).is_file(), "{name} has no rule");
+        }
+    }
+}
