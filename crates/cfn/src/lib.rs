@@ -115,8 +115,8 @@ pub fn load(file: &str, text: &str, limits: Limits) -> Result<Node, LoadError> {
         column,
         message,
     };
-    let mut root = spanned::load(text, format, limits)
-        .map_err(|e| fail(e.line, e.column, e.message))?;
+    let mut root =
+        spanned::load(text, format, limits).map_err(|e| fail(e.line, e.column, e.message))?;
     expand_short_forms(&mut root).map_err(|(pos, message)| fail(pos.line, pos.column, message))?;
     Ok(root)
 }
@@ -210,7 +210,8 @@ mod tests {
             serde_json::json!({"Fn::Split": [",", {"Ref": "P"}]})
         );
         assert_eq!(
-            root.locate(&["Resources", "B", "Properties", "Arn", "Fn::GetAtt", "1"]).0,
+            root.locate(&["Resources", "B", "Properties", "Arn", "Fn::GetAtt", "1"])
+                .0,
             Pos::new(6, 12)
         );
     }

@@ -77,14 +77,13 @@ impl Exceptions {
             column: node_pos.column,
             message,
         };
-        let doc = spanned::load(text, Format::Yaml, Limits::default()).map_err(|e| {
-            ExceptionsError {
+        let doc =
+            spanned::load(text, Format::Yaml, Limits::default()).map_err(|e| ExceptionsError {
                 file: path.to_owned(),
                 line: e.line,
                 column: e.column,
                 message: e.message,
-            }
-        })?;
+            })?;
         let list = match doc.get("exceptions") {
             Some(Node {
                 value: Value::Seq(items),
@@ -106,10 +105,16 @@ impl Exceptions {
                 ))
             }
         };
-        if let Some(extra) = doc.as_map().and_then(|m| m.iter().find(|e| e.key != "exceptions")) {
+        if let Some(extra) = doc
+            .as_map()
+            .and_then(|m| m.iter().find(|e| e.key != "exceptions"))
+        {
             return Err(err(
                 extra.key_pos,
-                format!("unknown key `{}`; the only top-level key is `exceptions`", extra.key),
+                format!(
+                    "unknown key `{}`; the only top-level key is `exceptions`",
+                    extra.key
+                ),
             ));
         }
         let mut entries = Vec::new();
@@ -242,11 +247,7 @@ impl Exception {
                 .as_ref()
                 .is_none_or(|r| finding.location.resource.as_deref() == Some(r.as_str()))
             && self.account.as_ref().is_none_or(|a| {
-                finding
-                    .target
-                    .as_ref()
-                    .and_then(|t| t.account.as_deref())
-                    == Some(a.as_str())
+                finding.target.as_ref().and_then(|t| t.account.as_deref()) == Some(a.as_str())
             })
     }
 }
@@ -307,7 +308,10 @@ mod tests {
             statuses,
             [Status::Suppressed, Status::Failed, Status::Failed]
         );
-        assert_eq!(r.findings[0].suppression.as_ref().unwrap().reason(), "replicated");
+        assert_eq!(
+            r.findings[0].suppression.as_ref().unwrap().reason(),
+            "replicated"
+        );
         assert!(r.expired_exceptions.is_empty());
     }
 

@@ -13,6 +13,6 @@ pub mod writers;
 pub use exceptions::{Exceptions, ExceptionsError};
 pub use gate::{evaluate, Exit, FailOn, Verdict};
 pub use model::{
-    ExpiredException, Finding, Location, Report, Rule, Severity, Status, Suppression, Target,
-    Tool, Totals,
+    ExpiredException, Finding, Location, Report, Rule, Severity, Status, Suppression, Target, Tool,
+    Totals,
 };

@@ -155,9 +155,7 @@ impl Suppression {
                 reason,
                 approved_by,
                 expires,
-            } => format!(
-                "exception approved by {approved_by} until {expires}: {reason}"
-            ),
+            } => format!("exception approved by {approved_by} until {expires}: {reason}"),
         }
     }
 }
@@ -284,12 +282,18 @@ impl Report {
     /// Orders findings by file, line, rule and resource, so output is deterministic.
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
-            (&a.location.file, a.location.line, &a.rule_id, &a.location.resource).cmp(&(
-                &b.location.file,
-                b.location.line,
-                &b.rule_id,
-                &b.location.resource,
-            ))
+            (
+                &a.location.file,
+                a.location.line,
+                &a.rule_id,
+                &a.location.resource,
+            )
+                .cmp(&(
+                    &b.location.file,
+                    b.location.line,
+                    &b.rule_id,
+                    &b.location.resource,
+                ))
         });
     }
 

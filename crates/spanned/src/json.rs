@@ -204,8 +204,7 @@ impl Parser<'_> {
             .text
             .get(self.at..self.at + 4)
             .ok_or_else(|| self.error("incomplete \\u escape"))?;
-        let code =
-            u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid \\u escape"))?;
+        let code = u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid \\u escape"))?;
         self.at += 4;
         Ok(code)
     }
@@ -248,7 +247,9 @@ impl Parser<'_> {
                                 }
                                 self.at += 2;
                                 let low = self.hex4()?;
-                                0x10000 + ((high - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF)
+                                0x10000
+                                    + ((high - 0xD800) << 10)
+                                    + (low.wrapping_sub(0xDC00) & 0x3FF)
                             } else {
                                 high
                             };
@@ -298,7 +299,9 @@ mod tests {
 
     #[test]
     fn values_and_positions() {
-        let doc = json("{\n  \"a\": [1, 2.5, \"x\\u00e9\"],\n  \"b\": {\"c\": null, \"d\": true}\n}").unwrap();
+        let doc =
+            json("{\n  \"a\": [1, 2.5, \"x\\u00e9\"],\n  \"b\": {\"c\": null, \"d\": true}\n}")
+                .unwrap();
         let a = doc.entry("a").unwrap();
         assert_eq!(a.key_pos, Pos::new(2, 3));
         assert_eq!(a.value.pos, Pos::new(2, 8));

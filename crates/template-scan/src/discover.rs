@@ -100,10 +100,12 @@ fn read_json(path: &Path) -> Result<Value, DiscoverError> {
 fn cdk_templates(dir: &Path, out: &mut Vec<Input>) -> Result<(), DiscoverError> {
     let manifest_path = dir.join("manifest.json");
     let manifest = read_json(&manifest_path)?;
-    let artifacts = manifest["artifacts"].as_object().ok_or_else(|| DiscoverError {
-        path: display(&manifest_path),
-        message: "no `artifacts` object; is this a CDK cloud assembly (cdk.out)?".into(),
-    })?;
+    let artifacts = manifest["artifacts"]
+        .as_object()
+        .ok_or_else(|| DiscoverError {
+            path: display(&manifest_path),
+            message: "no `artifacts` object; is this a CDK cloud assembly (cdk.out)?".into(),
+        })?;
     fn add(out: &mut Vec<Input>, file: PathBuf) {
         if !out.iter().any(|i| i.path == file) {
             out.push(Input {
@@ -117,10 +119,15 @@ fn cdk_templates(dir: &Path, out: &mut Vec<Input>) -> Result<(), DiscoverError> 
         let properties = &artifact["properties"];
         match artifact["type"].as_str() {
             Some("aws:cloudformation:stack") => {
-                let template = properties["templateFile"].as_str().ok_or_else(|| DiscoverError {
-                    path: display(&manifest_path),
-                    message: format!("stack artifact `{name}` has no properties.templateFile"),
-                })?;
+                let template =
+                    properties["templateFile"]
+                        .as_str()
+                        .ok_or_else(|| DiscoverError {
+                            path: display(&manifest_path),
+                            message: format!(
+                                "stack artifact `{name}` has no properties.templateFile"
+                            ),
+                        })?;
                 let file = dir.join(template);
                 if !file.is_file() {
                     return Err(DiscoverError {
@@ -135,7 +142,12 @@ fn cdk_templates(dir: &Path, out: &mut Vec<Input>) -> Result<(), DiscoverError> 
                     continue;
                 };
                 let assets = read_json(&dir.join(assets_file))?;
-                for asset in assets["files"].as_object().into_iter().flatten().map(|(_, a)| a) {
+                for asset in assets["files"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, a)| a)
+                {
                     let source = &asset["source"];
                     let is_template = source["packaging"].as_str() == Some("file")
                         && source["path"]
@@ -177,7 +189,8 @@ fn walk(dir: &Path, exclude: &GlobSet, out: &mut Vec<Input>) -> Result<(), Disco
         }
         if entry.file_type().is_dir() {
             let name = entry.file_name().to_string_lossy();
-            if entry.depth() > 0 && (name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref())) {
+            if entry.depth() > 0 && (name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref()))
+            {
                 it.skip_current_dir();
             } else if is_cdk_assembly(path) {
                 cdk_templates(path, out)?;
@@ -294,7 +307,13 @@ mod tests {
         let found = discover(&[root.to_owned()], &GlobSet::empty()).unwrap();
         let names: Vec<_> = found
             .iter()
-            .map(|i| i.path.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .map(|i| {
+                i.path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(
             names,

@@ -32,7 +32,9 @@ pub enum GuardFailure {
 impl std::fmt::Display for GuardFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            GuardFailure::Panicked(m) => write!(f, "cfn-guard panicked while evaluating this file: {m}"),
+            GuardFailure::Panicked(m) => {
+                write!(f, "cfn-guard panicked while evaluating this file: {m}")
+            }
             GuardFailure::Failed(m) => write!(f, "cfn-guard could not evaluate this file: {m}"),
         }
     }
@@ -76,8 +78,9 @@ fn run_once(rules: &[&str], documents: &[&str]) -> Result<Vec<Value>, GuardFailu
         .try_build()
         .map_err(|e| GuardFailure::Failed(e.to_string()))?;
     let mut reader = Reader::new(ReadBuffer::Cursor(Cursor::new(payload.into_bytes())));
-    let mut writer = Writer::new_with_err(WriteBuffer::Vec(Vec::new()), WriteBuffer::Vec(Vec::new()))
-        .map_err(|e| GuardFailure::Failed(e.to_string()))?;
+    let mut writer =
+        Writer::new_with_err(WriteBuffer::Vec(Vec::new()), WriteBuffer::Vec(Vec::new()))
+            .map_err(|e| GuardFailure::Failed(e.to_string()))?;
     command
         .execute(&mut writer, &mut reader)
         .map_err(|e| GuardFailure::Failed(e.to_string()))?;
@@ -153,7 +156,10 @@ mod tests {
             if docs.iter().any(|d| d.contains("boom")) {
                 panic!("index out of bounds");
             }
-            Ok(docs.iter().map(|d| Value::String((*d).to_owned())).collect())
+            Ok(docs
+                .iter()
+                .map(|d| Value::String((*d).to_owned()))
+                .collect())
         };
         let results = evaluate_with(&run, &["a", "boom", "c"]);
         assert_eq!(results[0], Ok(Value::String("a".into())));

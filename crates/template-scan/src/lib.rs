@@ -151,7 +151,12 @@ fn list_rules(rules: &[PathBuf], format: ListFormat) -> Exit {
 fn asff_scope(cli: &Cli) -> (AsffScope, bool) {
     let arn = std::env::var("CODEBUILD_BUILD_ARN").unwrap_or_default();
     let parts: Vec<&str> = arn.split(':').collect();
-    let from_arn = |i: usize| parts.get(i).filter(|s| !s.is_empty()).map(|s| (*s).to_owned());
+    let from_arn = |i: usize| {
+        parts
+            .get(i)
+            .filter(|s| !s.is_empty())
+            .map(|s| (*s).to_owned())
+    };
     let account = cli.account_id.clone().or_else(|| from_arn(4));
     let known = account.is_some();
     let region = cli
@@ -249,7 +254,10 @@ pub fn run(cli: Cli) -> Exit {
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
-    let fail_on = cli.reports.fail_on.unwrap_or(FailOn::Severity(Severity::High));
+    let fail_on = cli
+        .reports
+        .fail_on
+        .unwrap_or(FailOn::Severity(Severity::High));
     let paths = cli.reports.paths();
     let (scope, account_known) = asff_scope(&cli);
     if paths.asff.is_some() && !account_known {

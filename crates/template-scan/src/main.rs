@@ -10,7 +10,12 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help and --version print to stdout and succeed; usage errors exit 2.
             let _ = e.print();
-            return if e.use_stderr() { Exit::Input } else { Exit::Passed }.into();
+            return if e.use_stderr() {
+                Exit::Input
+            } else {
+                Exit::Passed
+            }
+            .into();
         }
     };
     template_scan::run(cli).into()

@@ -82,7 +82,10 @@ fn show(value: &Value) -> String {
 
 /// `SSEAlgorithm is `none``: the property that failed and the value it has.
 fn has_value(path: &str, value: &Value) -> String {
-    let name = path.rsplit('/').find(|s| s.parse::<usize>().is_err()).unwrap_or(path);
+    let name = path
+        .rsplit('/')
+        .find(|s| s.parse::<usize>().is_err())
+        .unwrap_or(path);
     format!("`{name}` is `{}`", show(value))
 }
 
@@ -95,11 +98,17 @@ fn clause(report: &Value) -> Option<(String, String)> {
             v["traversed_to"]["path"].as_str()?.to_owned(),
             format!(
                 "`{}` is missing",
-                v["remaining_query"].as_str().unwrap_or("a required property")
+                v["remaining_query"]
+                    .as_str()
+                    .unwrap_or("a required property")
             ),
         )
     } else if let Some(r) = check.get("Resolved") {
-        let from = if r.get("value").is_some() { &r["value"] } else { &r["from"] };
+        let from = if r.get("value").is_some() {
+            &r["value"]
+        } else {
+            &r["from"]
+        };
         let path = from["path"].as_str()?.to_owned();
         let detail = has_value(&path, &from["value"]);
         (path, detail)
@@ -108,7 +117,10 @@ fn clause(report: &Value) -> Option<(String, String)> {
         let detail = has_value(&path, &r["from"]["value"]);
         (path, detail)
     } else if let Some(context) = check.get("UnResolvedContext") {
-        (String::new(), format!("unresolved: {}", context.as_str().unwrap_or("")))
+        (
+            String::new(),
+            format!("unresolved: {}", context.as_str().unwrap_or("")),
+        )
     } else {
         return None;
     };
@@ -260,7 +272,10 @@ pub fn owner(root: &Node, path: &str) -> Option<Owner> {
         let resource = root.pointer(&segments[..2])?;
         return Some(Owner {
             id: segments[1].to_owned(),
-            resource_type: resource.get("Type").and_then(Node::as_str).map(str::to_owned),
+            resource_type: resource
+                .get("Type")
+                .and_then(Node::as_str)
+                .map(str::to_owned),
             path: format!("/Resources/{}", segments[1]),
             pos: root.locate(&segments[..2]).0,
         });
@@ -309,7 +324,12 @@ pub fn group(
     // The most specific failure first: a disjunction that fails both on "the list is absent"
     // and on "this item is forbidden" is about the item.
     for (_, failures) in groups.values_mut() {
-        failures.sort_by_key(|f| (std::cmp::Reverse(f.path.matches('/').count()), position(root, &f.path)));
+        failures.sort_by_key(|f| {
+            (
+                std::cmp::Reverse(f.path.matches('/').count()),
+                position(root, &f.path),
+            )
+        });
     }
     groups
 }
@@ -373,7 +393,11 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("R1", "/Resources/A/Properties", "not encrypted: `BucketEncryption` is missing"),
+                (
+                    "R1",
+                    "/Resources/A/Properties",
+                    "not encrypted: `BucketEncryption` is missing"
+                ),
                 ("R1", "/Resources/B/Properties/X", "`X` is `none`"),
                 ("R2", "/Resources/A/Properties/P", "`P` is `1`"),
                 ("R2", "/Resources/A/Properties/P", "P must be 2: `P` is `1`"),
@@ -394,7 +418,10 @@ mod tests {
         let o = owner(&root, "/Resources/Bucket/Properties/Tags").unwrap();
         assert_eq!(o.id, "Bucket");
         assert_eq!(o.resource_type.as_deref(), Some("AWS::S3::Bucket"));
-        assert_eq!(position(&root, "/Resources/Bucket/Properties/Tags"), Pos::new(4, 5));
+        assert_eq!(
+            position(&root, "/Resources/Bucket/Properties/Tags"),
+            Pos::new(4, 5)
+        );
 
         let plan = cfn::load(
             "p.json",

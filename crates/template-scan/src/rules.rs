@@ -304,7 +304,9 @@ impl RuleSet {
 
     /// The rules pack as a markdown table, for the README.
     pub fn markdown_table(&self) -> String {
-        let mut out = String::from("| id | severity | title | resource types | references |\n|---|---|---|---|---|\n");
+        let mut out = String::from(
+            "| id | severity | title | resource types | references |\n|---|---|---|---|---|\n",
+        );
         for meta in self.rules.values() {
             out.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} |\n",
@@ -330,14 +332,21 @@ mod tests {
         for (path, content) in BUILTIN_RULES {
             let meta = builtin_meta(path, content).unwrap();
             let names = guard_rule_names(content);
-            assert_eq!(names, [meta.rule.id.clone()], "{path}: one rule, named as its id");
+            assert_eq!(
+                names,
+                [meta.rule.id.clone()],
+                "{path}: one rule, named as its id"
+            );
             assert!(
                 content.contains(&format!("SuppressedRules.* != \"{}\"", meta.rule.id)),
                 "{path}: honour Metadata.guard.SuppressedRules like the registry's rules"
             );
             assert!(!meta.resource_types.is_empty(), "{path}: resource-types");
             assert!(!meta.rule.compliance.is_empty(), "{path}: references");
-            assert!(cfn_guard::commands::validate::parse_rules(content, path).is_ok(), "{path}");
+            assert!(
+                cfn_guard::commands::validate::parse_rules(content, path).is_ok(),
+                "{path}"
+            );
         }
     }
 
@@ -347,7 +356,11 @@ mod tests {
         let err = set
             .add_user_file("bad.guard".into(), "rule X { Resources.*.Type == }".into())
             .unwrap_err();
-        assert!(err.to_string().starts_with("bad.guard: not valid Guard DSL"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("bad.guard: not valid Guard DSL"),
+            "{err}"
+        );
         let err = set
             .add_user_file("anon.guard".into(), "Resources.*.Type exists\n".into())
             .unwrap_err();

@@ -113,7 +113,10 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
         report.rules.insert(meta.rule.id.clone(), meta.rule.clone());
     }
     let scan_error = |report: &mut Report, finding: Finding| {
-        report.rules.entry(SCAN_ERROR.into()).or_insert_with(scan_error_rule);
+        report
+            .rules
+            .entry(SCAN_ERROR.into())
+            .or_insert_with(scan_error_rule);
         report.push(finding);
     };
     let outcomes: Vec<Outcome> = inputs.into_par_iter().map(|i| load(i, options)).collect();
@@ -139,10 +142,16 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
     for class in [DocumentKind::CloudFormation, DocumentKind::TerraformPlan] {
         let docs: Vec<&Loaded> = loaded
             .iter()
-            .filter(|l| results::applies(
-                if class == DocumentKind::TerraformPlan { AppliesTo::Terraform } else { AppliesTo::CloudFormation },
-                l.kind,
-            ))
+            .filter(|l| {
+                results::applies(
+                    if class == DocumentKind::TerraformPlan {
+                        AppliesTo::Terraform
+                    } else {
+                        AppliesTo::CloudFormation
+                    },
+                    l.kind,
+                )
+            })
             .collect();
         let files = results::rules_for(rules, class);
         if docs.is_empty() || files.is_empty() {
@@ -162,7 +171,9 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
         .collect();
 
     for (doc, result) in evaluated {
-        report.sources.insert(doc.input.display.clone(), doc.text.clone());
+        report
+            .sources
+            .insert(doc.input.display.clone(), doc.text.clone());
         match result {
             Err(failure) => scan_error(
                 report,
@@ -184,7 +195,8 @@ fn scan_error_rule() -> findings::Rule {
         id: SCAN_ERROR.into(),
         severity: Severity::High,
         title: "File could not be scanned".into(),
-        description: "The file could not be read, parsed or evaluated, so none of its checks ran.".into(),
+        description: "The file could not be read, parsed or evaluated, so none of its checks ran."
+            .into(),
         remediation: "Fix the file at the position shown, or exclude it with --exclude.".into(),
         remediation_url: None,
         compliance: Vec::new(),
@@ -300,7 +312,9 @@ fn findings_of(
             let matches = resource
                 .resource_type
                 .is_some_and(|t| meta.resource_types.iter().any(|rt| rt == t));
-            if !matches || failed_pairs.contains(&(meta.rule.id.clone(), resource.logical_id.to_owned())) {
+            if !matches
+                || failed_pairs.contains(&(meta.rule.id.clone(), resource.logical_id.to_owned()))
+            {
                 continue;
             }
             let owner = Owner {
@@ -310,7 +324,12 @@ fn findings_of(
                 pos: resource.pos,
             };
             let location = location(file, &doc.root, Some(&owner), "");
-            out.push(passed(&meta.rule.id, meta.rule.severity, location, Some(&owner)));
+            out.push(passed(
+                &meta.rule.id,
+                meta.rule.severity,
+                location,
+                Some(&owner),
+            ));
         }
     }
     out

@@ -59,7 +59,9 @@ fn every_builtin_rule_fails_its_fail_fixture_and_passes_its_pass_fixture() {
         let fail = rules_dir().join(format!("{stem}.fail.yaml"));
         let pass = rules_dir().join(format!("{stem}.pass.yaml"));
         if !fail.is_file() || !pass.is_file() {
-            problems.push(format!("{path}: needs {stem}.fail.yaml and {stem}.pass.yaml"));
+            problems.push(format!(
+                "{path}: needs {stem}.fail.yaml and {stem}.pass.yaml"
+            ));
             continue;
         }
 
@@ -71,12 +73,17 @@ fn every_builtin_rule_fails_its_fail_fixture_and_passes_its_pass_fixture() {
             let of_resource: Vec<_> = report
                 .findings
                 .iter()
-                .filter(|f| f.rule_id == id && f.location.resource.as_deref() == Some(resource.logical_id))
+                .filter(|f| {
+                    f.rule_id == id && f.location.resource.as_deref() == Some(resource.logical_id)
+                })
                 .collect();
             if resource.logical_id.starts_with("Bad") {
                 bad += 1;
                 match of_resource.iter().find(|f| f.status == Status::Failed) {
-                    None => problems.push(format!("{stem}.fail.yaml: {} did not fail", resource.logical_id)),
+                    None => problems.push(format!(
+                        "{stem}.fail.yaml: {} did not fail",
+                        resource.logical_id
+                    )),
                     Some(f) => {
                         let line = f.location.line.unwrap_or(0) as usize;
                         let text = fail_text.lines().nth(line.saturating_sub(1)).unwrap_or("");
@@ -91,24 +98,41 @@ fn every_builtin_rule_fails_its_fail_fixture_and_passes_its_pass_fixture() {
             } else if resource.logical_id.starts_with("Good")
                 && of_resource.iter().any(|f| f.status != Status::Passed)
             {
-                problems.push(format!("{stem}.fail.yaml: {} did not pass: {of_resource:?}", resource.logical_id));
+                problems.push(format!(
+                    "{stem}.fail.yaml: {} did not pass: {of_resource:?}",
+                    resource.logical_id
+                ));
             }
         }
         if bad == 0 {
             problems.push(format!("{stem}.fail.yaml: has no Bad* resource"));
         }
-        let errors: Vec<_> = report.findings.iter().filter(|f| f.status == Status::Error).collect();
+        let errors: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Error)
+            .collect();
         if !errors.is_empty() {
             problems.push(format!("{stem}.fail.yaml: errors {errors:?}"));
         }
 
         let report = run(&one, &pass);
-        let not_passed: Vec<_> = report.findings.iter().filter(|f| f.status != Status::Passed).collect();
+        let not_passed: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.status != Status::Passed)
+            .collect();
         if !not_passed.is_empty() {
             problems.push(format!("{stem}.pass.yaml: {not_passed:?}"));
         }
-        if !report.findings.iter().any(|f| f.rule_id == id && f.status == Status::Passed) {
-            problems.push(format!("{stem}.pass.yaml: no resource of the rule's types passed"));
+        if !report
+            .findings
+            .iter()
+            .any(|f| f.rule_id == id && f.status == Status::Passed)
+        {
+            problems.push(format!(
+                "{stem}.pass.yaml: no resource of the rule's types passed"
+            ));
         }
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
@@ -119,8 +143,14 @@ fn every_fixture_belongs_to_a_rule() {
     for entry in walkdir::WalkDir::new(rules_dir()) {
         let entry = entry.unwrap();
         let name = entry.path().to_string_lossy().into_owned();
-        if let Some(stem) = name.strip_suffix(".fail.yaml").or_else(|| name.strip_suffix(".pass.yaml")) {
-            assert!(Path::new(&format!("{stem}.guard")).is_file(), "{name} has no rule");
+        if let Some(stem) = name
+            .strip_suffix(".fail.yaml")
+            .or_else(|| name.strip_suffix(".pass.yaml"))
+        {
+            assert!(
+                Path::new(&format!("{stem}.guard")).is_file(),
+                "{name} has no rule"
+            );
         }
     }
 }

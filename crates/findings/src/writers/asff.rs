@@ -33,7 +33,8 @@ pub fn render(report: &Report, scope: &AsffScope) -> String {
         .iter()
         .map(|f| finding(report, scope, f))
         .collect();
-    let mut text = serde_json::to_string_pretty(&json!({ "Findings": findings })).unwrap_or_default();
+    let mut text =
+        serde_json::to_string_pretty(&json!({ "Findings": findings })).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -65,7 +66,10 @@ pub fn finding(report: &Report, scope: &AsffScope, f: &Finding) -> Value {
     let mut field = |k: &str, v: String| {
         fields.insert(k.to_owned(), Value::String(truncate(&v, 2048)));
     };
-    field("Tool", format!("{} {}", report.tool.name, report.tool.version));
+    field(
+        "Tool",
+        format!("{} {}", report.tool.name, report.tool.version),
+    );
     field("RuleId", f.rule_id.clone());
     field("File", location.file.clone());
     if let Some(line) = location.line {

@@ -69,11 +69,11 @@ fn scenario(report: &Report, file: &str, f: &Finding) -> Value {
                 f.message
             )),
         ),
-        Status::Suppressed => (
-            "skipped",
-            f.suppression.as_ref().map(|s| s.describe()),
+        Status::Suppressed => ("skipped", f.suppression.as_ref().map(|s| s.describe())),
+        Status::Error => (
+            "failed",
+            Some(format!("{}: {}", position(&f.location), f.message)),
         ),
-        Status::Error => ("failed", Some(format!("{}: {}", position(&f.location), f.message))),
     };
     let mut then = json!({"status": status, "duration": 0});
     if let Some(message) = error {

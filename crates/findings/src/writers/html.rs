@@ -169,8 +169,17 @@ fn rule_table(out: &mut String, report: &Report) {
 
 fn file_table(out: &mut String, report: &Report, file: &str, findings: &[&Finding]) {
     let mut rows: Vec<&&Finding> = findings.iter().collect();
-    rows.sort_by_key(|f| (status_order(f.status), std::cmp::Reverse(f.severity), f.location.line));
-    let failed = findings.iter().filter(|f| f.status == Status::Failed).count();
+    rows.sort_by_key(|f| {
+        (
+            status_order(f.status),
+            std::cmp::Reverse(f.severity),
+            f.location.line,
+        )
+    });
+    let failed = findings
+        .iter()
+        .filter(|f| f.status == Status::Failed)
+        .count();
     let _ = writeln!(
         out,
         "<h2><code>{}</code> — {} failed of {}</h2>\n<table><tr><th>Status</th><th>Severity</th><th>Rule</th><th>Resource</th><th>Line</th><th>Finding</th></tr>",

@@ -113,7 +113,9 @@ fn case(w: &mut Writer<Vec<u8>>, report: &Report, f: &Finding) -> std::io::Resul
         f.location
             .resource
             .as_ref()
-            .map_or(f.location.file.clone(), |r| format!("{}.{r}", f.location.file))
+            .map_or(f.location.file.clone(), |r| {
+                format!("{}.{r}", f.location.file)
+            })
             .as_str(),
     ));
     // The Jenkins XSD CodeBuild follows has no file or line attribute: the location goes
@@ -125,12 +127,7 @@ fn case(w: &mut Writer<Vec<u8>>, report: &Report, f: &Finding) -> std::io::Resul
             return Ok(());
         }
         Status::Failed => {
-            let mut body = format!(
-                "{}\n{}: {}\n",
-                position(&f.location),
-                f.severity,
-                f.message
-            );
+            let mut body = format!("{}\n{}: {}\n", position(&f.location), f.severity, f.message);
             if let Some(rule) = report.rule(&f.rule_id) {
                 body.push_str(&format!("fix: {}\n", rule.remediation));
                 if !rule.compliance.is_empty() {

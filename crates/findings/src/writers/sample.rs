@@ -60,31 +60,76 @@ pub(crate) fn sample() -> Report {
         ("commit".into(), "0123456789abcdef".into()),
         ("build_id".into(), "scan:1".into()),
     ]);
-    let encryption = rule("S3_BUCKET_SSE", Severity::High, "S3 bucket without default encryption <&>");
-    let logging = rule("S3_BUCKET_LOGGING", Severity::Medium, "S3 bucket without access logging");
-    report.rules.insert(encryption.id.clone(), encryption.clone());
+    let encryption = rule(
+        "S3_BUCKET_SSE",
+        Severity::High,
+        "S3 bucket without default encryption <&>",
+    );
+    let logging = rule(
+        "S3_BUCKET_LOGGING",
+        Severity::Medium,
+        "S3 bucket without access logging",
+    );
+    report
+        .rules
+        .insert(encryption.id.clone(), encryption.clone());
     report.rules.insert(logging.id.clone(), logging.clone());
     report.sources.insert(
         "templates/app.yaml".into(),
         "Resources:\n  Data:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: data\n  Logs:\n    Type: AWS::S3::Bucket\n    Properties: {}\n".into(),
     );
-    report.push(finding(&encryption, Status::Failed, "templates/app.yaml", 4, "Data", "BucketEncryption is missing"));
-    report.push(finding(&logging, Status::Passed, "templates/app.yaml", 4, "Data", "LoggingConfiguration is set"));
-    let mut suppressed = finding(&logging, Status::Suppressed, "templates/app.yaml", 8, "Logs", "LoggingConfiguration is missing");
+    report.push(finding(
+        &encryption,
+        Status::Failed,
+        "templates/app.yaml",
+        4,
+        "Data",
+        "BucketEncryption is missing",
+    ));
+    report.push(finding(
+        &logging,
+        Status::Passed,
+        "templates/app.yaml",
+        4,
+        "Data",
+        "LoggingConfiguration is set",
+    ));
+    let mut suppressed = finding(
+        &logging,
+        Status::Suppressed,
+        "templates/app.yaml",
+        8,
+        "Logs",
+        "LoggingConfiguration is missing",
+    );
     suppressed.suppression = Some(Suppression::Exception {
         reason: "This bucket receives the access logs".into(),
         approved_by: "security@example.com".into(),
         expires: NaiveDate::from_ymd_opt(2027, 1, 31).unwrap_or_default(),
     });
     report.push(suppressed);
-    let mut inline = finding(&encryption, Status::Suppressed, "templates/app.yaml", 8, "Logs", "BucketEncryption is missing");
+    let mut inline = finding(
+        &encryption,
+        Status::Suppressed,
+        "templates/app.yaml",
+        8,
+        "Logs",
+        "BucketEncryption is missing",
+    );
     inline.suppression = Some(Suppression::Inline {
         kind: "guard".into(),
         reason: "encrypted by the bucket policy of the log account".into(),
     });
     report.push(inline);
     report.push(Finding {
-        id: Finding::stable_id("template-scan", "PARSE", &Location { file: "templates/broken.yaml".into(), ..Location::default() }),
+        id: Finding::stable_id(
+            "template-scan",
+            "PARSE",
+            &Location {
+                file: "templates/broken.yaml".into(),
+                ..Location::default()
+            },
+        ),
         rule_id: "PARSE".into(),
         severity: Severity::High,
         status: Status::Error,

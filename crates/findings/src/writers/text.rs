@@ -42,7 +42,14 @@ pub fn render(report: &Report, fail_on: FailOn, style: Style) -> String {
             if f.status == Status::Passed {
                 continue;
             }
-            finding(&mut out, report, f, source.map(String::as_str), fail_on, style);
+            finding(
+                &mut out,
+                report,
+                f,
+                source.map(String::as_str),
+                fail_on,
+                style,
+            );
         }
     }
     for e in &report.expired_exceptions {
@@ -86,11 +93,7 @@ fn finding(
         )
     };
     let _ = writeln!(out, "{head} {}: {title}", style.paint("1", &f.rule_id));
-    let gutter = f
-        .location
-        .line
-        .map_or(1, |l| l.to_string().len())
-        .max(1);
+    let gutter = f.location.line.map_or(1, |l| l.to_string().len()).max(1);
     let pad = " ".repeat(gutter);
     let _ = writeln!(
         out,
@@ -115,7 +118,11 @@ fn finding(
             .filter(|w| *w > 0)
             .unwrap_or_else(|| rest.chars().count().max(1));
         let _ = writeln!(out, "{pad} {bar}");
-        let _ = writeln!(out, "{} {bar} {text}", style.paint("1;34", &line.to_string()));
+        let _ = writeln!(
+            out,
+            "{} {bar} {text}",
+            style.paint("1;34", &line.to_string())
+        );
         let _ = writeln!(
             out,
             "{pad} {bar} {}{} {}",
@@ -131,7 +138,12 @@ fn finding(
         let _ = writeln!(out, "{pad} = {}", s.describe());
     } else if f.status == Status::Failed {
         if let Some(rule) = report.rule(&f.rule_id) {
-            let _ = writeln!(out, "{pad} = {} {}", style.paint("1", "fix:"), rule.remediation);
+            let _ = writeln!(
+                out,
+                "{pad} = {} {}",
+                style.paint("1", "fix:"),
+                rule.remediation
+            );
         }
     }
     out.push('\n');
