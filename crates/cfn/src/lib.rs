@@ -158,17 +158,40 @@ pub fn document_kind(root: &Node) -> DocumentKind {
     DocumentKind::Other
 }
 
-/// One resource of a template.
-#[derive(Debug, Clone, Copy)]
+/// One resource of a template (or of a Terraform plan).
+#[derive(Debug, Clone)]
 pub struct Resource<'a> {
+    /// Logical id in a template; `address` in a plan.
     pub logical_id: &'a str,
     pub resource_type: Option<&'a str>,
     pub pos: Pos,
     pub node: &'a Node,
+    /// Slash-separated path of the resource node (`/Resources/Bucket`, `/resource_changes/3`).
+    pub path: String,
 }
 
-/// The resources of a template, in document order.
+/// The resources of a template, or the resources a Terraform plan creates or updates, in
+/// document order.
 pub fn resources(root: &Node) -> Vec<Resource<'_>> {
+    if let Some(changes) = root.get("resource_changes").and_then(Node::as_seq) {
+        return changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.pointer(&["change", "after"])
+                    .is_some_and(|a| a.as_map().is_some())
+            })
+            .filter_map(|(i, c)| {
+                Some(Resource {
+                    logical_id: c.get("address")?.as_str()?,
+                    resource_type: c.get("type").and_then(Node::as_str),
+                    pos: c.pos,
+                    node: c,
+                    path: format!("/resource_changes/{i}"),
+                })
+            })
+            .collect();
+    }
     root.get("Resources")
         .and_then(Node::as_map)
         .unwrap_or_default()
@@ -178,6 +201,7 @@ pub fn resources(root: &Node) -> Vec<Resource<'_>> {
             resource_type: e.value.get("Type").and_then(Node::as_str),
             pos: e.key_pos,
             node: &e.value,
+            path: format!("/Resources/{}", e.key),
         })
         .collect()
 }
@@ -243,6 +267,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(document_kind(&plan), DocumentKind::TerraformPlan);
+        let plan = load(
+            "p.json",
+            r#"{"format_version":"1.2","resource_changes":[
+                {"address":"aws_s3_bucket.a","type":"aws_s3_bucket","change":{"actions":["create"],"after":{}}},
+                {"address":"aws_s3_bucket.gone","type":"aws_s3_bucket","change":{"actions":["delete"],"after":null}}]}"#,
+            Limits::default(),
+        )
+        .unwrap();
+        let found = resources(&plan);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].logical_id, "aws_s3_bucket.a");
+        assert_eq!(found[0].path, "/resource_changes/0");
         assert_eq!(
             document_kind(&yaml("name: x\n").unwrap()),
             DocumentKind::Other

@@ -208,22 +208,36 @@ fn disjunction(rule: &str, branches: &Value, out: &mut Vec<Failure>) {
         }
         return;
     }
-    for failures in per_branch {
-        out.extend(
-            failures
-                .into_iter()
-                .filter(|f| common.contains(&resource_prefix(&f.path))),
-        );
+    // Per resource, keep the branches that got furthest: "the list is absent" says less
+    // than "this item of the list is forbidden".
+    for resource in &common {
+        let depth = |f: &Failure| f.path.matches('/').count();
+        let of_resource = || {
+            per_branch
+                .iter()
+                .flatten()
+                .filter(|f| resource_prefix(&f.path) == *resource)
+        };
+        let deepest = of_resource().map(depth).max().unwrap_or(0);
+        out.extend(of_resource().filter(|f| depth(f) == deepest).cloned());
     }
 }
 
-/// `/Resources/Bucket` for a CloudFormation path; the path itself otherwise.
+/// The resource part of a path: `/Resources/Bucket` in a template, `/resource_changes/3` or
+/// `/planned_values/root_module/resources/2` in a Terraform plan; the path itself otherwise.
 fn resource_prefix(path: &str) -> String {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if segments.len() >= 2 && segments[0] == "Resources" {
-        format!("/Resources/{}", segments[1])
-    } else {
-        path.to_owned()
+    let cut = segments
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(i, s)| {
+            matches!(**s, "Resources" | "resource_changes" | "resources") && *i + 1 < segments.len()
+        })
+        .map(|(i, _)| i + 2);
+    match cut {
+        Some(end) => format!("/{}", segments[..end].join("/")),
+        None => path.to_owned(),
     }
 }
 
@@ -356,6 +370,20 @@ pub fn rules_for(set: &RuleSet, kind: cfn::DocumentKind) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_prefixes() {
+        assert_eq!(resource_prefix("/Resources/B/Properties/X"), "/Resources/B");
+        assert_eq!(
+            resource_prefix("/resource_changes/3/change/after/ingress/0/from_port"),
+            "/resource_changes/3"
+        );
+        assert_eq!(
+            resource_prefix("/planned_values/root_module/resources/2/values/acl"),
+            "/planned_values/root_module/resources/2"
+        );
+        assert_eq!(resource_prefix("/Outputs/X"), "/Outputs/X");
+    }
 
     #[test]
     fn strips_guard_positions() {

@@ -270,11 +270,7 @@ fn findings_of(
         };
         let first = failures.first().map(|f| f.path.as_str()).unwrap_or("");
         let location = location(file, &doc.root, owner.as_ref(), first);
-        let message = failures
-            .iter()
-            .map(|f| f.message.clone())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let message = merge_messages(failures.iter().map(|f| f.message.as_str()));
         let mut finding = Finding {
             id: Finding::stable_id(TOOL, &rule_id, &identity(&location, owner.as_ref())),
             rule_id: rule_id.clone(),
@@ -320,7 +316,7 @@ fn findings_of(
             let owner = Owner {
                 id: resource.logical_id.to_owned(),
                 resource_type: resource.resource_type.map(str::to_owned),
-                path: format!("/Resources/{}", resource.logical_id),
+                path: resource.path.clone(),
                 pos: resource.pos,
             };
             let location = location(file, &doc.root, Some(&owner), "");
@@ -333,6 +329,23 @@ fn findings_of(
         }
     }
     out
+}
+
+/// Joins the messages of one rule x resource, dropping any that another one already says
+/// (Guard repeats the bare detail of a clause that also has the rule's own message).
+fn merge_messages<'a>(messages: impl Iterator<Item = &'a str>) -> String {
+    let all: Vec<&str> = messages.collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for (i, m) in all.iter().enumerate() {
+        let said_elsewhere = all
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && other.len() > m.len() && other.contains(m));
+        if !said_elsewhere && !kept.contains(m) {
+            kept.push(m);
+        }
+    }
+    kept.join("; ")
 }
 
 fn passed(rule_id: &str, severity: Severity, location: Location, owner: Option<&Owner>) -> Finding {
@@ -384,5 +397,22 @@ fn apply_inline(
                 reason: reason.clone(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn merged_messages_say_each_thing_once() {
+        let merged = super::merge_messages(
+            [
+                "`A` is `x`",
+                "rule says no: `A` is `x`",
+                "`B` is missing",
+                "`B` is missing",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(merged, "rule says no: `A` is `x`; `B` is missing");
     }
 }

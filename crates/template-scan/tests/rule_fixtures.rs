@@ -1,12 +1,14 @@
 //! Every built-in rule against its fixtures: `<rule>.fail.yaml` must fail it on every `Bad*`
 //! resource, at a line marked `# fails here`, and pass every `Good*` resource;
 //! `<rule>.pass.yaml` must pass it everywhere. A rule without both fixtures cannot land.
+//! Terraform rules use `.fail.json` / `.pass.json` plans, whose resource names start with
+//! `bad` / `good` and whose failing lines carry a `"//": "fails here"` member.
 
 use std::path::{Path, PathBuf};
 
 use findings::{Report, Status, Tool};
 use template_scan::discover::Input;
-use template_scan::rules::{RuleSet, BUILTIN_RULES};
+use template_scan::rules::{AppliesTo, RuleSet, BUILTIN_RULES};
 use template_scan::scan::{scan, Options};
 
 fn rules_dir() -> PathBuf {
@@ -43,98 +45,114 @@ fn run(set: &RuleSet, file: &Path) -> Report {
     report
 }
 
-#[test]
-fn every_builtin_rule_fails_its_fail_fixture_and_passes_its_pass_fixture() {
-    let set = RuleSet::builtin().unwrap();
+/// What one rule's fixtures say is wrong with it; empty when the rule is right.
+fn check_rule(set: &RuleSet, path: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    for (path, _) in BUILTIN_RULES {
-        let id = set
-            .rules
-            .values()
-            .find(|m| m.source == format!("builtin:{path}"))
-            .map(|m| m.rule.id.clone())
-            .unwrap();
-        let one = only(&set, path, &id);
-        let stem = path.trim_end_matches(".guard");
-        let fail = rules_dir().join(format!("{stem}.fail.yaml"));
-        let pass = rules_dir().join(format!("{stem}.pass.yaml"));
-        if !fail.is_file() || !pass.is_file() {
-            problems.push(format!(
-                "{path}: needs {stem}.fail.yaml and {stem}.pass.yaml"
-            ));
-            continue;
-        }
+    let meta = set
+        .rules
+        .values()
+        .find(|m| m.source == format!("builtin:{path}"))
+        .unwrap();
+    let id = meta.rule.id.clone();
+    let one = only(set, path, &id);
+    let stem = path.trim_end_matches(".guard");
+    let ext = if meta.applies_to == AppliesTo::Terraform {
+        "json"
+    } else {
+        "yaml"
+    };
+    let fail = rules_dir().join(format!("{stem}.fail.{ext}"));
+    let pass = rules_dir().join(format!("{stem}.pass.{ext}"));
+    if !fail.is_file() || !pass.is_file() {
+        return vec![format!(
+            "{path}: needs {stem}.fail.{ext} and {stem}.pass.{ext}"
+        )];
+    }
 
-        let fail_text = std::fs::read_to_string(&fail).unwrap();
-        let report = run(&one, &fail);
-        let root = cfn::load("f.yaml", &fail_text, cfn::Limits::default()).unwrap();
-        let mut bad = 0;
-        for resource in cfn::resources(&root) {
-            let of_resource: Vec<_> = report
-                .findings
-                .iter()
-                .filter(|f| {
-                    f.rule_id == id && f.location.resource.as_deref() == Some(resource.logical_id)
-                })
-                .collect();
-            if resource.logical_id.starts_with("Bad") {
-                bad += 1;
-                match of_resource.iter().find(|f| f.status == Status::Failed) {
-                    None => problems.push(format!(
-                        "{stem}.fail.yaml: {} did not fail",
-                        resource.logical_id
-                    )),
-                    Some(f) => {
-                        let line = f.location.line.unwrap_or(0) as usize;
-                        let text = fail_text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-                        if !text.contains("# fails here") {
-                            problems.push(format!(
-                                "{stem}.fail.yaml: {} failed at line {line} ({text:?}), which is not marked `# fails here`",
-                                resource.logical_id
-                            ));
-                        }
+    let fail_text = std::fs::read_to_string(&fail).unwrap();
+    let report = run(&one, &fail);
+    let root = cfn::load(
+        &fail.display().to_string(),
+        &fail_text,
+        cfn::Limits::default(),
+    )
+    .unwrap();
+    let mut bad = 0;
+    for resource in cfn::resources(&root) {
+        let name = resource
+            .logical_id
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let of_resource: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.rule_id == id && f.location.resource.as_deref() == Some(resource.logical_id)
+            })
+            .collect();
+        if name.starts_with("bad") {
+            bad += 1;
+            match of_resource.iter().find(|f| f.status == Status::Failed) {
+                None => problems.push(format!(
+                    "{stem}.fail.{ext}: {} did not fail",
+                    resource.logical_id
+                )),
+                Some(f) => {
+                    let line = f.location.line.unwrap_or(0) as usize;
+                    let text = fail_text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+                    if !text.contains("fails here") {
+                        problems.push(format!(
+                            "{stem}.fail.{ext}: {} failed at line {line} ({text:?}), which is not marked `fails here`",
+                            resource.logical_id
+                        ));
                     }
                 }
-            } else if resource.logical_id.starts_with("Good")
-                && of_resource.iter().any(|f| f.status != Status::Passed)
-            {
-                problems.push(format!(
-                    "{stem}.fail.yaml: {} did not pass: {of_resource:?}",
-                    resource.logical_id
-                ));
             }
-        }
-        if bad == 0 {
-            problems.push(format!("{stem}.fail.yaml: has no Bad* resource"));
-        }
-        let errors: Vec<_> = report
-            .findings
-            .iter()
-            .filter(|f| f.status == Status::Error)
-            .collect();
-        if !errors.is_empty() {
-            problems.push(format!("{stem}.fail.yaml: errors {errors:?}"));
-        }
-
-        let report = run(&one, &pass);
-        let not_passed: Vec<_> = report
-            .findings
-            .iter()
-            .filter(|f| f.status != Status::Passed)
-            .collect();
-        if !not_passed.is_empty() {
-            problems.push(format!("{stem}.pass.yaml: {not_passed:?}"));
-        }
-        if !report
-            .findings
-            .iter()
-            .any(|f| f.rule_id == id && f.status == Status::Passed)
+        } else if name.starts_with("good") && of_resource.iter().any(|f| f.status != Status::Passed)
         {
             problems.push(format!(
-                "{stem}.pass.yaml: no resource of the rule's types passed"
+                "{stem}.fail.{ext}: {} did not pass: {of_resource:?}",
+                resource.logical_id
             ));
         }
     }
+    if bad == 0 {
+        problems.push(format!("{stem}.fail.{ext}: has no bad resource"));
+    }
+    if report.findings.iter().any(|f| f.status == Status::Error) {
+        problems.push(format!("{stem}.fail.{ext}: errors {:?}", report.findings));
+    }
+
+    let report = run(&one, &pass);
+    let not_passed: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.status != Status::Passed)
+        .collect();
+    if !not_passed.is_empty() {
+        problems.push(format!("{stem}.pass.{ext}: {not_passed:?}"));
+    }
+    if !report
+        .findings
+        .iter()
+        .any(|f| f.rule_id == id && f.status == Status::Passed)
+    {
+        problems.push(format!(
+            "{stem}.pass.{ext}: no resource of the rule's types passed"
+        ));
+    }
+    problems
+}
+
+#[test]
+fn every_builtin_rule_fails_its_fail_fixture_and_passes_its_pass_fixture() {
+    let set = RuleSet::builtin().unwrap();
+    let problems: Vec<String> = BUILTIN_RULES
+        .iter()
+        .flat_map(|(path, _)| check_rule(&set, path))
+        .collect();
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 
@@ -143,10 +161,10 @@ fn every_fixture_belongs_to_a_rule() {
     for entry in walkdir::WalkDir::new(rules_dir()) {
         let entry = entry.unwrap();
         let name = entry.path().to_string_lossy().into_owned();
-        if let Some(stem) = name
-            .strip_suffix(".fail.yaml")
-            .or_else(|| name.strip_suffix(".pass.yaml"))
-        {
+        let stem = [".fail.yaml", ".pass.yaml", ".fail.json", ".pass.json"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix));
+        if let Some(stem) = stem {
             assert!(
                 Path::new(&format!("{stem}.guard")).is_file(),
                 "{name} has no rule"
