@@ -316,13 +316,13 @@ pub fn position(root: &Node, path: &str) -> Pos {
     root.locate(&segments).0
 }
 
-/// Failures grouped per rule and owning resource (`None` for whole-file failures), in order.
-pub fn group(
-    root: &Node,
-    failures: Vec<Failure>,
-) -> BTreeMap<(String, Option<String>), (Option<Owner>, Vec<Failure>)> {
-    let mut groups: BTreeMap<(String, Option<String>), (Option<Owner>, Vec<Failure>)> =
-        BTreeMap::new();
+/// Failures of one rule on one resource, keyed by rule id and resource (`None` for failures
+/// that belong to the whole file).
+pub type Groups = BTreeMap<(String, Option<String>), (Option<Owner>, Vec<Failure>)>;
+
+/// Failures grouped per rule and owning resource, most specific failure first.
+pub fn group(root: &Node, failures: Vec<Failure>) -> Groups {
+    let mut groups = Groups::new();
     for failure in failures {
         let owner = owner(root, &failure.path);
         let key = (failure.rule.clone(), owner.as_ref().map(|o| o.id.clone()));

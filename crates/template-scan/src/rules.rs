@@ -334,7 +334,7 @@ mod tests {
             let names = guard_rule_names(content);
             assert_eq!(
                 names,
-                [meta.rule.id.clone()],
+                std::slice::from_ref(&meta.rule.id),
                 "{path}: one rule, named as its id"
             );
             if meta.applies_to == AppliesTo::CloudFormation {

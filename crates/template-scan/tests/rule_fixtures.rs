@@ -52,7 +52,7 @@ fn check_rule(set: &RuleSet, path: &str) -> Vec<String> {
         .rules
         .values()
         .find(|m| m.source == format!("builtin:{path}"))
-        .unwrap();
+        .expect("every built-in file defines a rule");
     let id = meta.rule.id.clone();
     let one = only(set, path, &id);
     let stem = path.trim_end_matches(".guard");
@@ -69,14 +69,14 @@ fn check_rule(set: &RuleSet, path: &str) -> Vec<String> {
         )];
     }
 
-    let fail_text = std::fs::read_to_string(&fail).unwrap();
+    let fail_text = std::fs::read_to_string(&fail).expect("fixture is readable");
     let report = run(&one, &fail);
     let root = cfn::load(
         &fail.display().to_string(),
         &fail_text,
         cfn::Limits::default(),
     )
-    .unwrap();
+    .expect("fixture loads");
     let mut bad = 0;
     for resource in cfn::resources(&root) {
         let name = resource

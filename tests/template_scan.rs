@@ -1,0 +1,308 @@
+//! `template-scan` end to end: the built binary on the shipped examples and fixtures.
+
+use std::collections::BTreeSet;
+
+mod support;
+
+use serde_json::Value;
+use support::{report_dir, run, stderr, stdout};
+
+const EXAMPLES: &str = "fixtures/examples";
+
+fn json_findings(output: &std::process::Output) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(&stdout(output)).expect("--output json prints JSON");
+    doc["findings"].as_array().cloned().unwrap_or_default()
+}
+
+fn failed_at(findings: &[Value], rule: &str, resource: &str) -> Option<Value> {
+    findings
+        .iter()
+        .find(|f| f["rule_id"] == rule && f["location"]["resource"] == resource)
+        .cloned()
+}
+
+#[test]
+fn examples_print_findings_with_file_line_and_column_and_write_every_report() {
+    let dir = report_dir("examples");
+    let out = run(
+        "template-scan",
+        &[
+            EXAMPLES,
+            "--report-dir",
+            dir.to_str().unwrap(),
+            "--account-id",
+            "123456789012",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    for expected in [
+        "error[HIGH] EC2_SG_NO_SSH_FROM_INTERNET",
+        "--> fixtures/examples/network.yaml:11:11",
+        "--> fixtures/examples/storage.yaml:45:7",
+        "--> fixtures/examples/cdk.out/OrdersStackStreamNested1A2B3C4D.nested.template.json:5:4",
+        "--> fixtures/examples/terraform/plan.json:30:15",
+        "suppressed in template Metadata.guard: This bucket receives the access logs",
+        "gate failed:",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    assert!(!text.contains("asset.4f1c9a"), "assets are not scanned");
+    for name in [
+        "junit.xml",
+        "cucumber.json",
+        "asff.json",
+        "sarif.json",
+        "report.html",
+        "report.json",
+    ] {
+        let path = dir.join(name);
+        let content = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(content.len() > 100, "{} was not written", path.display());
+    }
+    let asff: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("asff.json")).unwrap()).unwrap();
+    let first = &asff["Findings"][0];
+    assert_eq!(first["AwsAccountId"], "123456789012");
+    assert_eq!(
+        first["ProductArn"],
+        "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && !html.contains("<script") && !html.contains("http://cdn"));
+}
+
+#[test]
+fn the_same_scan_twice_gives_identical_ids() {
+    let ids = || -> Vec<String> {
+        let out = run(
+            "template-scan",
+            &[EXAMPLES, "--output", "json", "--fail-on", "none"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json_findings(&out)
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = ids();
+    assert!(first.len() > 20);
+    assert_eq!(first, ids());
+    let unique: BTreeSet<_> = first.iter().collect();
+    assert_eq!(unique.len(), first.len(), "ids are unique within a run");
+}
+
+#[test]
+fn fail_on_sets_the_gate() {
+    let out = run("template-scan", &[EXAMPLES, "--fail-on", "critical"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("at or above CRITICAL"));
+    let out = run("template-scan", &["fixtures/examples/messaging.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "MEDIUM findings pass the default HIGH gate"
+    );
+    assert!(stdout(&out).contains("warning[MEDIUM] SQS_QUEUE_ENCRYPTED"));
+    let out = run("template-scan", &[EXAMPLES, "--fail-on", "severe"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("or none"), "{}", stderr(&out));
+}
+
+#[test]
+fn inline_suppressions_need_a_reason_and_can_be_refused() {
+    let out = run(
+        "template-scan",
+        &["fixtures/examples/storage.yaml", "--output", "json"],
+    );
+    let findings = json_findings(&out);
+    let f = failed_at(&findings, "S3_BUCKET_LOGGING_ENABLED", "AccessLogsBucket").unwrap();
+    assert_eq!(f["status"], "suppressed");
+    assert_eq!(f["suppression"]["source"], "inline");
+
+    let out = run(
+        "template-scan",
+        &[
+            "fixtures/examples/storage.yaml",
+            "--output",
+            "json",
+            "--no-inline-suppressions",
+        ],
+    );
+    let findings = json_findings(&out);
+    let f = failed_at(&findings, "S3_BUCKET_LOGGING_ENABLED", "AccessLogsBucket").unwrap();
+    assert_eq!(f["status"], "failed");
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("--no-inline-suppressions"));
+}
+
+#[test]
+fn exceptions_suppress_with_their_reason_and_expired_ones_are_reported() {
+    let dir = report_dir("exceptions");
+    let out = run(
+        "template-scan",
+        &[
+            EXAMPLES,
+            "--exceptions",
+            "fixtures/exceptions.yaml",
+            "--output",
+            "json",
+            "--sarif",
+            dir.join("sarif.json").to_str().unwrap(),
+            "--junit",
+            dir.join("junit.xml").to_str().unwrap(),
+        ],
+    );
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    let f = failed_at(findings, "S3_BUCKET_SSE_ENABLED", "AssetsBucket").unwrap();
+    assert_eq!(f["status"], "suppressed");
+    assert_eq!(f["suppression"]["approved_by"], "security@example.com");
+    let f = failed_at(
+        findings,
+        "LAMBDA_FUNCTION_SUPPORTED_RUNTIME",
+        "LegacyFunction",
+    )
+    .unwrap();
+    assert_eq!(f["status"], "failed", "the exception expired");
+    assert_eq!(
+        doc["expired_exceptions"][0]["rule"],
+        "LAMBDA_FUNCTION_SUPPORTED_RUNTIME"
+    );
+    let sarif = std::fs::read_to_string(dir.join("sarif.json")).unwrap();
+    assert!(sarif.contains("\"suppressions\""));
+}
+
+#[test]
+fn a_malformed_template_is_exit_2_with_file_line_and_column() {
+    for (file, position) in [
+        (
+            "fixtures/malformed/unclosed.yaml",
+            "fixtures/malformed/unclosed.yaml:7:",
+        ),
+        (
+            "fixtures/malformed/trailing-comma.json",
+            "fixtures/malformed/trailing-comma.json:5:5",
+        ),
+    ] {
+        let out = run("template-scan", &[file]);
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(position), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn usage_and_input_errors_are_exit_2_with_one_line() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["--no-such-flag", EXAMPLES], "--no-such-flag"),
+        (
+            &[EXAMPLES, "--rules", "fixtures/rules/does-not-exist.guard"],
+            "does-not-exist.guard",
+        ),
+        (
+            &[EXAMPLES, "--rules", "fixtures/rules/not-guard.guard"],
+            "not valid Guard DSL",
+        ),
+        (
+            &[EXAMPLES, "--rules", "fixtures/malformed"],
+            "no .guard or .ruleset files",
+        ),
+        (
+            &["fixtures/does-not-exist.yaml"],
+            "fixtures/does-not-exist.yaml",
+        ),
+        (&[EXAMPLES, "--shard", "5/4"], "not a shard"),
+    ];
+    for (args, reason) in cases {
+        let out = run("template-scan", args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(reason), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let empty = report_dir("empty-directory");
+    let out = run("template-scan", &[empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no templates here"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1);
+}
+
+#[test]
+fn registry_style_user_rules_run_unmodified() {
+    let out = run(
+        "template-scan",
+        &[
+            "fixtures/rules/tables.yaml",
+            "--no-builtin",
+            "--rules",
+            "fixtures/rules/registry-style",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let findings = json_findings(&out);
+    let f = failed_at(&findings, "DYNAMODB_TABLE_ENCRYPTED_KMS", "PlainTable").unwrap();
+    assert_eq!(f["severity"], "HIGH");
+    assert_eq!(f["location"]["line"], 4);
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("must be encrypted with a KMS key"));
+    assert!(failed_at(&findings, "DYNAMODB_TABLE_ENCRYPTED_KMS", "EncryptedTable").is_none());
+}
+
+#[test]
+fn shards_split_the_files_without_overlap() {
+    let files = |args: &[&str]| -> BTreeSet<String> {
+        let mut all = vec![EXAMPLES, "--output", "json", "--fail-on", "none"];
+        all.extend_from_slice(args);
+        let out = run("template-scan", &all);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json_findings(&out)
+            .iter()
+            .map(|f| f["location"]["file"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let whole = files(&[]);
+    let one = files(&["--shard", "1/2"]);
+    let two = files(&["--shard", "2/2"]);
+    assert!(one.is_disjoint(&two));
+    assert_eq!(one.union(&two).cloned().collect::<BTreeSet<_>>(), whole);
+}
+
+#[test]
+fn rules_lists_the_builtin_pack_and_help_and_version_work() {
+    let out = run("template-scan", &["rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("S3_BUCKET_SSE_ENABLED"));
+    let count: usize = text
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(count >= 40, "{count} rules");
+    let out = run("template-scan", &["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("Examples:"));
+    let out = run("template-scan", &["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("template-scan "));
+}
