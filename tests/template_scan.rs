@@ -306,3 +306,10 @@ fn rules_lists_the_builtin_pack_and_help_and_version_work() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).starts_with("template-scan "));
 }
+
+#[test]
+fn the_shipped_pipeline_templates_pass_the_default_gate() {
+    let out = run("template-scan", &["pipeline-templates"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("0 failed"));
+}

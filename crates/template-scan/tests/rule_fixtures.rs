@@ -172,3 +172,22 @@ fn every_fixture_belongs_to_a_rule() {
         }
     }
 }
+
+/// The README's rule table is generated from the rule headers; this keeps it in step.
+#[test]
+fn readme_rule_table_is_generated_from_the_headers() {
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("README.md is readable");
+    let start = "<!-- rules:start (cargo run -q -p template-scan -- rules --format markdown) -->\n";
+    let end = "<!-- rules:end -->";
+    let table = readme
+        .split_once(start)
+        .and_then(|(_, rest)| rest.split_once(end))
+        .map(|(table, _)| table)
+        .expect("README.md has the rules:start / rules:end markers");
+    let expected = RuleSet::builtin().expect("built-in rules load").markdown_table();
+    assert!(
+        table == expected,
+        "README.md's rule table is stale: regenerate it with `cargo run -q -p template-scan -- rules --format markdown`"
+    );
+}
