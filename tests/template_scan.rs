@@ -313,3 +313,37 @@ fn the_shipped_pipeline_templates_pass_the_default_gate() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("0 failed"));
 }
+
+#[test]
+fn account_exceptions_match_the_account_the_scan_runs_for() {
+    let dir = report_dir("account-exception");
+    let exceptions = dir.join("exceptions.yaml");
+    std::fs::write(
+        &exceptions,
+        "exceptions:\n  - rule: RDS_INSTANCE_NOT_PUBLIC\n    account: '111122223333'\n    reason: Sandbox account, no data.\n    approved_by: sec@example.com\n    expires: 2099-01-01\n",
+    )
+    .unwrap();
+    let scan = |account: &str| {
+        let out = run(
+            "template-scan",
+            &[
+                "fixtures/examples/storage.yaml",
+                "--output",
+                "json",
+                "--account-id",
+                account,
+                "--exceptions",
+                exceptions.to_str().unwrap(),
+            ],
+        );
+        failed_at(
+            &json_findings(&out),
+            "RDS_INSTANCE_NOT_PUBLIC",
+            "OrdersDatabase",
+        )
+        .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(scan("111122223333"), "suppressed");
+    assert_eq!(scan("444455556666"), "failed");
+}

@@ -43,7 +43,7 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Lowest severity of a failed finding that fails the run (exit 1): CRITICAL, HIGH,
-    /// MEDIUM, LOW, INFORMATIONAL, or none. [default: the binary's own, see above]
+    /// MEDIUM, LOW, INFORMATIONAL, or none. Each binary sets its default.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
     /// Exceptions file (YAML): rule plus file glob / resource / account, reason, approver and

@@ -2,7 +2,7 @@
 # Benchmark (not a test): template-scan against cfn-guard, cfn-lint and checkov.
 # Installs what it compares against into ~/.cache/aws-pipeline-steps/bench on first use:
 # the cfn-guard 3.2.1 CLI (crates.io) and cfn-lint + checkov (PyPI).
-# usage: crates/template-scan/bench/compare.sh [--runs N] [--out FILE]
+# usage: crates/template-scan/bench/compare.sh [--runs N] [--out FILE] [--readme]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)

@@ -98,6 +98,9 @@ pub enum ListFormat {
     Markdown,
 }
 
+/// template-scan blocks on HIGH and CRITICAL findings unless told otherwise.
+pub const DEFAULT_FAIL_ON: FailOn = FailOn::Severity(Severity::High);
+
 /// Prints a one-line error the way every binary does, and returns its exit code.
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
     eprintln!("template-scan: error: {message}");
@@ -249,17 +252,25 @@ pub fn run(cli: Cli) -> Exit {
         limits: cfn::Limits::default(),
     };
     let stats = scan::scan(inputs, &set, &options, &mut report);
+    let (scope, account_known) = asff_scope(&cli);
+    if account_known {
+        // The account the pipeline runs for is what `account:` exceptions match.
+        let target = findings::Target {
+            account: Some(scope.account.clone()),
+            region: Some(scope.region.clone()),
+            partition: Some(scope.partition.clone()),
+        };
+        for finding in &mut report.findings {
+            finding.target = Some(target.clone());
+        }
+    }
     if let Some(exceptions) = &exceptions {
         exceptions.apply(&mut report, chrono::Utc::now().date_naive());
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
-    let fail_on = cli
-        .reports
-        .fail_on
-        .unwrap_or(FailOn::Severity(Severity::High));
+    let fail_on = cli.reports.fail_on.unwrap_or(DEFAULT_FAIL_ON);
     let paths = cli.reports.paths();
-    let (scope, account_known) = asff_scope(&cli);
     if paths.asff.is_some() && !account_known {
         eprintln!("template-scan: note: no --account-id and no CODEBUILD_BUILD_ARN: ASFF findings use account 000000000000; pass --account-id before importing them");
     }

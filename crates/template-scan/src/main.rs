@@ -1,11 +1,16 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use findings::Exit;
 use template_scan::Cli;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // The shared --fail-on flag has no default of its own; --help shows this binary's.
+    let command = Cli::command().mut_arg("fail_on", |arg| arg.default_value("HIGH"));
+    let parsed = command
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version print to stdout and succeed; usage errors exit 2.

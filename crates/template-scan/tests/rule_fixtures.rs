@@ -185,7 +185,9 @@ fn readme_rule_table_is_generated_from_the_headers() {
         .and_then(|(_, rest)| rest.split_once(end))
         .map(|(table, _)| table)
         .expect("README.md has the rules:start / rules:end markers");
-    let expected = RuleSet::builtin().expect("built-in rules load").markdown_table();
+    let expected = RuleSet::builtin()
+        .expect("built-in rules load")
+        .markdown_table();
     assert!(
         table == expected,
         "README.md's rule table is stale: regenerate it with `cargo run -q -p template-scan -- rules --format markdown`"

@@ -199,7 +199,7 @@ fn file_table(out: &mut String, report: &Report, file: &str, findings: &[&Findin
         if let Some(text) = f
             .location
             .line
-            .and_then(|l| source?.lines().nth(l as usize - 1))
+            .and_then(|l| source?.lines().nth((l as usize).saturating_sub(1)))
         {
             let _ = write!(detail, "<br><code>{}</code>", esc(text.trim()));
         }
