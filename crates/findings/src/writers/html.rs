@@ -47,7 +47,9 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid 
 th{background:#f5f5f5}.sev{color:#fff;border-radius:3px;padding:0 .4rem;font-size:.8rem;font-weight:600}\
 .failed{background:#ffebee}.error{background:#fff3e0}.suppressed{background:#f3f3f3;color:#616161}.passed{color:#2e7d32}\
 .totals span{display:inline-block;margin-right:1.5rem;font-size:1.1rem}.bar{background:#c62828;height:.8rem;display:inline-block}\
-code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}.meta{color:#616161;font-size:.85rem}";
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}.meta{color:#616161;font-size:.85rem}\
+.dot::before{content:\"\";display:inline-block;width:.7rem;height:.7rem;border-radius:50%;margin-right:.4rem}\
+.failed-dot::before{background:#c62828}.passed-dot::before{background:#2e7d32}.suppressed-dot::before{background:#9e9e9e}.error-dot::before{background:#ef6c00}";
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -73,7 +75,7 @@ pub fn render(report: &Report) -> String {
     out.push_str("</p>\n");
     let _ = writeln!(
         out,
-        "<p class=\"totals\"><span>❌ {} failed</span><span>✅ {} passed</span><span>⏸ {} suppressed</span><span>⚠ {} errors</span></p>",
+        "<p class=\"totals\"><span class=\"dot failed-dot\">{} failed</span><span class=\"dot passed-dot\">{} passed</span><span class=\"dot suppressed-dot\">{} suppressed</span><span class=\"dot error-dot\">{} errors</span></p>",
         totals.failed, totals.passed, totals.suppressed, totals.error
     );
 
