@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use rayon::prelude::*;
 
 use crate::gate::FailOn;
 use crate::model::Report;
@@ -99,25 +100,30 @@ fn write_file(path: &Path, content: &[u8]) -> Result<(), WriteError> {
     std::fs::rename(&tmp, path).map_err(fail)
 }
 
-/// Writes every requested report file.
+/// Writes every requested report file, rendering them in parallel: a large scan's ASFF,
+/// SARIF and HTML each take a noticeable share of the run.
 pub fn write_reports(
     report: &Report,
     paths: &ReportPaths,
     scope: &AsffScope,
 ) -> Result<Vec<PathBuf>, WriteError> {
-    let mut written = Vec::new();
-    let mut emit = |path: &Option<PathBuf>, render: &dyn Fn() -> String| {
-        if let Some(path) = path {
-            write_file(path, render().as_bytes())?;
-            written.push(path.clone());
-        }
-        Ok::<(), WriteError>(())
-    };
-    emit(&paths.junit, &|| writers::junit::render(report))?;
-    emit(&paths.cucumber, &|| writers::cucumber::render(report))?;
-    emit(&paths.asff, &|| writers::asff::render(report, scope))?;
-    emit(&paths.sarif, &|| writers::sarif::render(report))?;
-    emit(&paths.html, &|| writers::html::render(report))?;
-    emit(&paths.json, &|| writers::json::render(report))?;
-    Ok(written)
+    type Render<'a> = Box<dyn Fn() -> String + Sync + 'a>;
+    let jobs: Vec<(&Option<PathBuf>, Render<'_>)> = vec![
+        (&paths.junit, Box::new(|| writers::junit::render(report))),
+        (
+            &paths.cucumber,
+            Box::new(|| writers::cucumber::render(report)),
+        ),
+        (
+            &paths.asff,
+            Box::new(|| writers::asff::render(report, scope)),
+        ),
+        (&paths.sarif, Box::new(|| writers::sarif::render(report))),
+        (&paths.html, Box::new(|| writers::html::render(report))),
+        (&paths.json, Box::new(|| writers::json::render(report))),
+    ];
+    jobs.par_iter()
+        .filter_map(|(path, render)| path.as_ref().map(|p| (p, render)))
+        .map(|(path, render)| write_file(path, render().as_bytes()).map(|()| path.clone()))
+        .collect()
 }
