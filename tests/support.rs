@@ -1,6 +1,9 @@
 //! Helpers for the end-to-end tests: find the binaries `cargo test` built, run them from the
 //! repository root, and give each test a report directory that CI validates afterwards.
 
+// Each test file includes this module and uses part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -61,4 +64,148 @@ pub fn stdout(output: &Output) -> String {
 
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A moto server (PyPI `moto[server]`) on 127.0.0.1 with a free port, for the tests that need
+/// AWS. It is installed into a cached virtualenv on first use; without Python or PyPI the
+/// test fails and says how to install it by hand.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+    python: PathBuf,
+}
+
+fn moto_venv() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    home.join(".cache/aws-pipeline-steps/moto-venv")
+}
+
+fn install_moto(venv: &Path) {
+    let how = format!(
+        "install it by hand: python3 -m venv {0} && {0}/bin/pip install 'moto[server]'",
+        venv.display()
+    );
+    let ok = |cmd: &mut Command| cmd.status().map(|s| s.success()).unwrap_or(false);
+    assert!(
+        ok(Command::new("python3").args(["-m", "venv"]).arg(venv)),
+        "python3 -m venv failed; the AWS tests need Python 3 and moto[server]: {how}"
+    );
+    assert!(
+        ok(Command::new(venv.join("bin/pip")).args(["install", "-q", "moto[server]"])),
+        "pip install 'moto[server]' failed; {how}"
+    );
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let venv = moto_venv();
+        // One installer at a time across test processes.
+        let lock = venv.with_extension("lock");
+        if let Some(parent) = lock.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        while std::fs::create_dir(&lock).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "stale lock {}",
+                lock.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        if !venv.join("bin/moto_server").is_file() {
+            install_moto(&venv);
+        }
+        let _ = std::fs::remove_dir(&lock);
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port on 127.0.0.1");
+        let child = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "moto_server did not listen on {endpoint} within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            endpoint,
+            python: venv.join("bin/python"),
+        }
+    }
+
+    /// Environment for a binary that should talk to this server with dummy credentials.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// Every Security Hub finding the server holds (GetFindings, all pages), through boto3.
+    pub fn security_hub_findings(&self) -> Vec<serde_json::Value> {
+        let script = r#"
+import boto3, json, sys
+c = boto3.client('securityhub', endpoint_url=sys.argv[1], region_name='us-east-1',
+                 aws_access_key_id='testing', aws_secret_access_key='testing')
+out, token = [], None
+while True:
+    page = c.get_findings(**({'NextToken': token} if token else {}))
+    out += page['Findings']
+    token = page.get('NextToken')
+    if not token:
+        break
+print(json.dumps(out, default=str))
+"#;
+        let out = Command::new(&self.python)
+            .args(["-c", script, &self.endpoint])
+            .output()
+            .expect("the moto virtualenv's python runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("GetFindings JSON")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a binary with extra environment variables; an empty value removes the variable.
+pub fn run_with_env(name: &str, args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(binary(name));
+    cmd.args(args)
+        .current_dir(root())
+        .env_remove("CODEBUILD_BUILD_ARN")
+        .env_remove("AWS_PROFILE")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    cmd.output().expect("the binary starts")
 }

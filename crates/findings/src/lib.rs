@@ -5,6 +5,7 @@
 //! itself.
 
 pub mod cli;
+pub mod context;
 pub mod exceptions;
 pub mod gate;
 pub mod model;

@@ -31,6 +31,8 @@ Examples:
                                                    all reports; block on CRITICAL only
   template-scan --exceptions exceptions.yaml templates/
   template-scan --shard 2/4 templates/             the 2nd of 4 parts (CodeBuild batch)
+  template-scan --security-hub --security-hub-archive-resolved templates/
+                                                   import findings, archive fixed ones
   template-scan rules                              list the built-in rules
 
 Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment error.";
@@ -70,13 +72,16 @@ pub struct Cli {
     #[command(flatten)]
     pub reports: ReportArgs,
 
-    /// Account of the ASFF ProductArn and AwsAccountId [default: the CodeBuild build's account].
+    /// Account of the ASFF file's ProductArn and AwsAccountId when not importing
+    /// [default: the CodeBuild build's account; with --security-hub: the credentials'].
     #[arg(long, value_name = "ID", help_heading = "Security Hub")]
     pub account_id: Option<String>,
 
-    /// Region of the ASFF ProductArn [default: AWS_REGION, or the CodeBuild build's region].
-    #[arg(long, value_name = "REGION", help_heading = "Security Hub")]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub security_hub: aws_io::SecurityHubArgs,
+
+    #[command(flatten)]
+    pub aws: aws_io::AwsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +168,7 @@ fn asff_scope(cli: &Cli) -> (AsffScope, bool) {
     let account = cli.account_id.clone().or_else(|| from_arn(4));
     let known = account.is_some();
     let region = cli
+        .aws
         .region
         .clone()
         .or_else(|| from_arn(3))
@@ -251,8 +257,26 @@ pub fn run(cli: Cli) -> Exit {
         inline_suppressions: !cli.no_inline_suppressions,
         limits: cfn::Limits::default(),
     };
+    report.context = aws_io::context::from_environment();
     let stats = scan::scan(inputs, &set, &options, &mut report);
-    let (scope, account_known) = asff_scope(&cli);
+    // With --security-hub, the account, region and partition are those of the credentials.
+    let aws = if cli.security_hub.security_hub {
+        let connected = aws_io::block_on(async {
+            let config = aws_io::config::load(&cli.aws).await?;
+            let scope = aws_io::identity(&config).await?;
+            Ok::<_, aws_io::AwsError>((config, scope))
+        });
+        match connected.and_then(|r| r) {
+            Ok(connected) => Some(connected),
+            Err(e) => return fail(Exit::Environment, e),
+        }
+    } else {
+        None
+    };
+    let (scope, account_known) = match &aws {
+        Some((_, scope)) => (scope.clone(), true),
+        None => asff_scope(&cli),
+    };
     if account_known {
         // The account the pipeline runs for is what `account:` exceptions match.
         let target = findings::Target {
@@ -308,6 +332,32 @@ pub fn run(cli: Cli) -> Exit {
         }
     };
     let _ = std::io::stdout().lock().write_all(stdout.as_bytes());
+    if let Some((config, scope)) = &aws {
+        let archive = cli.security_hub.security_hub_archive_resolved;
+        let published = aws_io::block_on(aws_io::publish(config, &report, scope, archive));
+        match published.and_then(|r| r) {
+            Ok(p) => eprintln!(
+                "template-scan: Security Hub {} {}: imported {} finding{} in {} call{}{}{}",
+                scope.account,
+                scope.region,
+                p.imported,
+                if p.imported == 1 { "" } else { "s" },
+                p.calls,
+                if p.calls == 1 { "" } else { "s" },
+                if p.retried > 0 {
+                    format!(" ({} on the second try)", p.retried)
+                } else {
+                    String::new()
+                },
+                if archive {
+                    format!(", archived {} resolved", p.archived)
+                } else {
+                    String::new()
+                },
+            ),
+            Err(e) => return fail(Exit::Environment, e),
+        }
+    }
     if verdict.exit == Exit::Input {
         let first = report
             .findings

@@ -7,6 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::context;
 use crate::model::{Finding, Report, Status};
 use crate::writers::truncate;
 
@@ -140,6 +141,21 @@ pub fn finding(report: &Report, scope: &AsffScope, f: &Finding) -> Value {
                 .map(|c| Value::String(c.clone()))
                 .collect();
             out["Compliance"]["RelatedRequirements"] = Value::Array(related);
+        }
+    }
+    // The build that produced the finding, so Security Hub links back to it.
+    if let Some(project) = report
+        .context
+        .get(context::BUILD_ARN)
+        .and_then(|arn| context::project_arn(arn))
+    {
+        if let Some(resources) = out["Resources"].as_array_mut() {
+            resources.push(json!({
+                "Type": "AwsCodeBuildProject",
+                "Id": project,
+                "Partition": scope.partition,
+                "Region": scope.region,
+            }));
         }
     }
     if let Some(s) = &f.suppression {

@@ -59,6 +59,16 @@ pub(crate) fn sample() -> Report {
     report.context = BTreeMap::from([
         ("commit".into(), "0123456789abcdef".into()),
         ("build_id".into(), "scan:1".into()),
+        (
+            "build_arn".into(),
+            "arn:aws:codebuild:eu-west-1:123456789012:build/scan:1".into(),
+        ),
+        (
+            "repository".into(),
+            "https://github.com/example/app.git".into(),
+        ),
+        ("branch".into(), "main".into()),
+        ("pipeline".into(), "app-pipeline".into()),
     ]);
     let encryption = rule(
         "S3_BUCKET_SSE",

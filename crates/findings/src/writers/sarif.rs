@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::context;
 use crate::model::{Report, Status};
 use crate::writers::position;
 
@@ -91,19 +92,34 @@ pub fn render(report: &Report) -> String {
     if !report.context.is_empty() {
         invocation["properties"] = json!({"context": report.context});
     }
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": report.tool.name,
+            "version": report.tool.version,
+            "informationUri": report.tool.information_uri,
+            "rules": rules,
+        }},
+        "invocations": [invocation],
+        "results": results,
+    });
+    if let Some(uri) = report
+        .context
+        .get(context::REPOSITORY)
+        .and_then(|r| context::repository_uri(r))
+    {
+        let mut provenance = json!({"repositoryUri": uri});
+        if let Some(commit) = report.context.get(context::COMMIT) {
+            provenance["revisionId"] = json!(commit);
+        }
+        if let Some(branch) = report.context.get(context::BRANCH) {
+            provenance["branch"] = json!(branch);
+        }
+        run["versionControlProvenance"] = json!([provenance]);
+    }
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": report.tool.name,
-                "version": report.tool.version,
-                "informationUri": report.tool.information_uri,
-                "rules": rules,
-            }},
-            "invocations": [invocation],
-            "results": results,
-        }],
+        "runs": [run],
     });
     let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
     text.push('\n');

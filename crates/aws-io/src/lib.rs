@@ -1,0 +1,202 @@
+//! Everything that talks to AWS: SDK configuration and credentials, the CodeBuild /
+//! CodePipeline context, and Security Hub publishing. No other crate builds an SDK client.
+
+pub mod asff;
+pub mod config;
+pub mod context;
+pub mod securityhub;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_sdk_securityhub::error::ProvideErrorMetadata;
+use clap::Args;
+use findings::writers::AsffScope;
+use findings::{Report, Status};
+use serde_json::Value;
+
+pub use config::AwsArgs;
+
+/// An AWS or environment failure: exit code 3 in every binary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// No region, no credentials, no runtime.
+    #[error("{0}")]
+    Environment(String),
+    /// An API call failed after retries, or the service refused findings.
+    #[error("{0}")]
+    Api(String),
+    /// A finding could not be translated for the SDK (a bug, reported rather than dropped).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// `--security-hub` and its lifecycle flag, the same on every binary.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Security Hub")]
+pub struct SecurityHubArgs {
+    /// Import the run's findings into Security Hub (BatchImportFindings) in the account and
+    /// region of the credentials. Re-imports update findings (stable ids); passed checks are
+    /// not imported as active findings.
+    #[arg(long)]
+    pub security_hub: bool,
+    /// With --security-hub: archive findings this step imported earlier for the same
+    /// repository that the run no longer reports, so only what is still wrong stays active.
+    #[arg(long, requires = "security_hub")]
+    pub security_hub_archive_resolved: bool,
+}
+
+/// Stack for the thread that drives AWS calls: the SDK's futures are deep, and in debug
+/// builds polling them overflowed the main thread's 8 MiB.
+const AWS_THREAD_STACK: usize = 64 * 1024 * 1024;
+
+/// Runs async AWS work from a synchronous `main`, on a thread with a large stack.
+pub fn block_on<F>(future: F) -> Result<F::Output, AwsError>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(AWS_THREAD_STACK)
+        .enable_all()
+        .build()
+        .map_err(|e| AwsError::Environment(format!("cannot start the async runtime: {e}")))?;
+    std::thread::scope(|scope| {
+        let driver = std::thread::Builder::new()
+            .name("aws".into())
+            .stack_size(AWS_THREAD_STACK)
+            .spawn_scoped(scope, || runtime.block_on(Box::pin(future)))
+            .map_err(|e| AwsError::Environment(format!("cannot start a thread: {e}")))?;
+        driver
+            .join()
+            .map_err(|_| AwsError::Internal("the AWS thread panicked".into()))
+    })
+}
+
+/// The account, region and partition of the credentials, from STS GetCallerIdentity.
+pub async fn identity(config: &SdkConfig) -> Result<AsffScope, AwsError> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let out = sts.get_caller_identity().send().await.map_err(|e| {
+        AwsError::Api(format!(
+            "STS GetCallerIdentity failed: {}: {}",
+            e.code().unwrap_or("Unknown"),
+            e.message()
+                .map(str::to_owned)
+                .unwrap_or_else(|| e.to_string())
+        ))
+    })?;
+    let account = out
+        .account()
+        .ok_or_else(|| AwsError::Api("STS GetCallerIdentity returned no account".into()))?;
+    let partition = out
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws");
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or_else(|| AwsError::Environment("no AWS region".into()))?;
+    Ok(AsffScope {
+        account: account.to_owned(),
+        region,
+        partition: partition.to_owned(),
+    })
+}
+
+/// What publishing did, for the log.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub imported: usize,
+    pub retried: usize,
+    pub archived: usize,
+    pub calls: usize,
+}
+
+/// The scope a step's findings belong to: the tool and the repository (or, outside a
+/// repository, the working directory), so two pipelines never archive each other's findings.
+pub fn scope_key(report: &Report) -> String {
+    let place = report
+        .context
+        .get(findings::context::REPOSITORY)
+        .cloned()
+        .or_else(|| {
+            std::env::current_dir()
+                .ok()
+                .map(|d| d.display().to_string())
+        })
+        .unwrap_or_default();
+    format!("{}:{place}", report.tool.name)
+}
+
+/// Imports a report's failed, suppressed and error findings into Security Hub, and with
+/// `archive_resolved` archives the scope's earlier findings that are gone.
+pub async fn publish(
+    config: &SdkConfig,
+    report: &Report,
+    scope: &AsffScope,
+    archive_resolved: bool,
+) -> Result<Published, AwsError> {
+    let client = aws_sdk_securityhub::Client::new(config);
+    publish_with(&client, report, scope, archive_resolved).await
+}
+
+/// [`publish`] with a given client (tests pass one built on SDK mocks).
+pub async fn publish_with(
+    client: &aws_sdk_securityhub::Client,
+    report: &Report,
+    scope: &AsffScope,
+    archive_resolved: bool,
+) -> Result<Published, AwsError> {
+    let key = scope_key(report);
+    let documents: Vec<Value> = report
+        .findings
+        .iter()
+        .filter(|f| f.status != Status::Passed)
+        .map(|f| {
+            let mut doc = findings::writers::asff::finding(report, scope, f);
+            doc["ProductFields"][securityhub::SCOPE_FIELD] = Value::String(key.clone());
+            doc
+        })
+        .collect();
+    let limiter = Arc::new(securityhub::RateLimiter::batch_import());
+    let outcome = securityhub::import(client, Arc::clone(&limiter), &documents).await?;
+    if let Some(first) = outcome.lost.first() {
+        let ids: Vec<String> = outcome
+            .lost
+            .iter()
+            .map(|l| format!("{} ({})", l.id, l.code))
+            .collect();
+        return Err(AwsError::Api(format!(
+            "Security Hub refused {} finding{} twice: {}; first error: {}",
+            outcome.lost.len(),
+            if outcome.lost.len() == 1 { "" } else { "s" },
+            ids.join(", "),
+            first.message
+        )));
+    }
+    let mut published = Published {
+        imported: outcome.imported,
+        retried: outcome.retried,
+        archived: 0,
+        calls: outcome.calls,
+    };
+    if archive_resolved {
+        let current: BTreeSet<String> = documents
+            .iter()
+            .filter_map(|d| d["Id"].as_str().map(str::to_owned))
+            .collect();
+        let owned = securityhub::Scope {
+            product_arn: scope.product_arn(),
+            generator_prefix: format!("{}/", report.tool.name),
+            scope: key,
+        };
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        published.archived =
+            securityhub::archive_resolved(client, limiter, &owned, &current, &now).await?;
+    }
+    Ok(published)
+}
