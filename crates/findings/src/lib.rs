@@ -14,6 +14,6 @@ pub mod writers;
 pub use exceptions::{Exceptions, ExceptionsError};
 pub use gate::{evaluate, Exit, FailOn, Verdict};
 pub use model::{
-    ExpiredException, Finding, Location, Report, Rule, Severity, Status, Suppression, Target, Tool,
-    Totals,
+    ExpiredException, Feature, Finding, Location, Report, Rule, Scenario, Severity, Status, Step,
+    StepStatus, Suppression, Target, Tool, Totals,
 };

@@ -130,6 +130,9 @@ pub enum Status {
 pub enum Suppression {
     /// A `Metadata` entry in the template (`guard`, `cfn_nag` or `checkov`).
     Inline { kind: String, reason: String },
+    /// Skipped or suppressed by the tool whose output was converted (checkov's skip
+    /// comments, SARIF suppressions, skipped test cases).
+    Tool { tool: String, reason: String },
     /// An entry of the exceptions file.
     Exception {
         reason: String,
@@ -141,7 +144,9 @@ pub enum Suppression {
 impl Suppression {
     pub fn reason(&self) -> &str {
         match self {
-            Suppression::Inline { reason, .. } | Suppression::Exception { reason, .. } => reason,
+            Suppression::Inline { reason, .. }
+            | Suppression::Tool { reason, .. }
+            | Suppression::Exception { reason, .. } => reason,
         }
     }
 
@@ -151,6 +156,7 @@ impl Suppression {
             Suppression::Inline { kind, reason } => {
                 format!("suppressed in template Metadata.{kind}: {reason}")
             }
+            Suppression::Tool { tool, reason } => format!("suppressed by {tool}: {reason}"),
             Suppression::Exception {
                 reason,
                 approved_by,
@@ -218,6 +224,58 @@ pub struct ExpiredException {
     pub line: u32,
 }
 
+/// A BDD feature (a `.feature` file of terraform-compliance, say), kept so the Cucumber
+/// report shows the feature as its author wrote it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Feature {
+    pub name: String,
+    pub description: String,
+    pub line: u32,
+    pub tags: Vec<String>,
+}
+
+/// The steps of a BDD scenario behind a finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Scenario {
+    pub line: u32,
+    pub tags: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Skipped,
+    Pending,
+    Undefined,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Passed => "passed",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Pending => "pending",
+            StepStatus::Undefined => "undefined",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// `Given `, `When `, `Then `, `And `: with the trailing space Cucumber readers expect.
+    pub keyword: String,
+    pub name: String,
+    pub line: u32,
+    pub status: StepStatus,
+    pub duration_ns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
 /// Everything one run of a step found, ready for the writers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -229,6 +287,12 @@ pub struct Report {
     pub rules: BTreeMap<String, Rule>,
     pub findings: Vec<Finding>,
     pub expired_exceptions: Vec<ExpiredException>,
+    /// For findings that came from a BDD report (Cucumber, radish): the feature of each file.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub features: BTreeMap<String, Feature>,
+    /// For findings that came from a BDD report: the scenario of a finding, by finding id.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub scenarios: BTreeMap<String, Scenario>,
     /// Files the step read, so text and HTML output can quote the offending line.
     #[serde(skip)]
     pub sources: BTreeMap<String, String>,
@@ -253,6 +317,8 @@ impl Report {
             rules: BTreeMap::new(),
             findings: Vec::new(),
             expired_exceptions: Vec::new(),
+            features: BTreeMap::new(),
+            scenarios: BTreeMap::new(),
             sources: BTreeMap::new(),
         }
     }

@@ -36,14 +36,28 @@ pub fn render(report: &Report) -> String {
         .into_iter()
         .map(|(file, findings)| {
             let elements: Vec<Value> = findings.iter().map(|f| scenario(report, file, f)).collect();
+            let feature = report.features.get(file);
+            let name = feature.map_or(file, |f| f.name.as_str());
+            let description = match feature.map(|f| f.description.as_str()) {
+                Some(own) if !own.is_empty() && !description.is_empty() => {
+                    format!("{own}\n\n{description}")
+                }
+                Some(own) if !own.is_empty() => own.to_owned(),
+                _ => description.clone(),
+            };
+            let line = feature.map_or(1, |f| f.line.max(1));
+            let mut tags = vec![json!({"name": format!("@{}", report.tool.name), "line": line})];
+            for tag in feature.map(|f| f.tags.as_slice()).unwrap_or_default() {
+                tags.push(json!({"name": tag, "line": line}));
+            }
             json!({
                 "uri": file,
                 "id": slug(file),
                 "keyword": "Feature",
-                "name": file,
+                "name": name,
                 "description": description,
-                "line": 1,
-                "tags": [{"name": format!("@{}", report.tool.name), "line": 1}],
+                "line": line,
+                "tags": tags,
                 "elements": elements,
             })
         })
@@ -53,7 +67,45 @@ pub fn render(report: &Report) -> String {
     text
 }
 
+/// A scenario that came from a BDD report keeps its own steps.
+fn recorded(report: &Report, file: &str, f: &Finding, recorded: &crate::Scenario) -> Value {
+    let steps: Vec<Value> = recorded
+        .steps
+        .iter()
+        .map(|step| {
+            let mut result = json!({"status": step.status.as_str(), "duration": step.duration_ns});
+            if let Some(message) = &step.error_message {
+                result["error_message"] = Value::String(truncate(message, MAX_MESSAGE));
+            }
+            json!({
+                "keyword": step.keyword,
+                "name": truncate(&step.name, MAX_NAME),
+                "line": step.line.max(1),
+                "result": result,
+            })
+        })
+        .collect();
+    let line = recorded.line.max(1);
+    let mut tags = vec![json!({"name": format!("@{}", f.severity.label()), "line": line})];
+    for tag in &recorded.tags {
+        tags.push(json!({"name": tag, "line": line}));
+    }
+    json!({
+        "id": format!("{};{}", slug(file), slug(&report.title_of(f))),
+        "keyword": "Scenario",
+        "type": "scenario",
+        "name": truncate(&report.title_of(f), MAX_NAME),
+        "description": "",
+        "line": line,
+        "tags": tags,
+        "steps": steps,
+    })
+}
+
 fn scenario(report: &Report, file: &str, f: &Finding) -> Value {
+    if let Some(recorded_scenario) = report.scenarios.get(&f.id) {
+        return recorded(report, file, f, recorded_scenario);
+    }
     let title = report.title_of(f);
     let line = f.location.line.unwrap_or(1);
     let subject = resource_label(&f.location).unwrap_or_else(|| file.to_owned());

@@ -76,7 +76,7 @@ pub fn render(report: &Report) -> String {
         }
         if let Some(s) = &f.suppression {
             let kind = match s {
-                crate::Suppression::Inline { .. } => "inSource",
+                crate::Suppression::Inline { .. } | crate::Suppression::Tool { .. } => "inSource",
                 crate::Suppression::Exception { .. } => "external",
             };
             result["suppressions"] = json!([{"kind": kind, "justification": s.describe()}]);

@@ -1,0 +1,318 @@
+//! `cucumber-report`: read the output of the scanners a team already runs and write the same
+//! reports as every other step (Cucumber JSON and JUnit XML for CodeBuild, ASFF, SARIF, text,
+//! HTML), with one gate over the merged result.
+
+pub mod inputs;
+pub mod severity;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+use findings::cli::{OutputFormat, ReportArgs};
+use findings::writers::{self, text::Style, AsffScope};
+use findings::{Exceptions, Exit, FailOn, Report, Severity, Status, StepStatus, Tool};
+
+use crate::inputs::{FormatName, Sink};
+use crate::severity::SeverityMap;
+
+/// An input that is unreadable or not what it claims to be: exit 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct InputError {
+    pub file: String,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+impl InputError {
+    pub fn new(file: &str, line: Option<u32>, message: String) -> Self {
+        InputError {
+            file: file.to_owned(),
+            line,
+            message,
+        }
+    }
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  cucumber-report terraform-compliance.json radish-junit.xml --report-dir reports/
+                                       radish Cucumber JSON, repaired, with failure texts
+                                       taken from the JUnit file of the same run
+  cucumber-report checkov.json cfn_nag.json cfn-lint.sarif --html report.html
+                                       several tools merged into one report
+  cucumber-report --from sarif results.json --fail-on critical
+  cucumber-report --severity-map severities.yaml checkov.json
+
+Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment error.";
+
+/// Convert scanners' output into CodeBuild reports, Security Hub findings, SARIF and HTML.
+#[derive(Debug, Parser)]
+#[command(name = "cucumber-report", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Scanner output files: Cucumber JSON (radish / terraform-compliance included), JUnit
+    /// XML, checkov JSON, cfn_nag JSON, SARIF. The format is recognised from the content.
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Read every input as this format instead of recognising it.
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Input")]
+    pub from: Option<FormatName>,
+
+    /// YAML file mapping tools' severities (by rule id, native level or `default`) to ours.
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    pub severity_map: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub reports: ReportArgs,
+
+    /// Account of the ASFF file when not importing [default: the CodeBuild build's account].
+    #[arg(long, value_name = "ID", help_heading = "Security Hub")]
+    pub account_id: Option<String>,
+
+    #[command(flatten)]
+    pub security_hub: aws_io::SecurityHubArgs,
+
+    #[command(flatten)]
+    pub aws: aws_io::AwsArgs,
+}
+
+fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
+    eprintln!("cucumber-report: error: {message}");
+    exit
+}
+
+/// Reads every input into one report. JUnit files whose test cases are the scenarios of a
+/// Cucumber input (radish writes both for one run) fill in that input's failure messages
+/// instead of being reported twice.
+pub fn convert(
+    paths: &[PathBuf],
+    from: Option<FormatName>,
+    severities: &SeverityMap,
+    report: &mut Report,
+) -> Result<(), InputError> {
+    let mut read = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+        let format = match from {
+            Some(f) => f,
+            None => inputs::detect(&shown, &text)?,
+        };
+        read.push((shown, text, format));
+    }
+    // Cucumber first, so companion JUnit files find their scenarios.
+    read.sort_by_key(|(_, _, f)| *f != FormatName::Cucumber);
+    let mut index = inputs::cucumber::Index::new();
+    for (path, text, format) in &read {
+        let json = || {
+            serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+                InputError::new(
+                    path,
+                    Some(e.line() as u32),
+                    format!("not valid JSON for {format}: {e}"),
+                )
+            })
+        };
+        let mut sink = Sink {
+            report,
+            severities,
+            added: 0,
+        };
+        match format {
+            FormatName::Cucumber => {
+                inputs::cucumber::convert(path, &json()?, &mut sink, &mut index)?
+            }
+            FormatName::Checkov => inputs::checkov::convert(path, &json()?, &mut sink)?,
+            FormatName::CfnNag => inputs::cfn_nag::convert(path, &json()?, &mut sink)?,
+            FormatName::Sarif => inputs::sarif::convert(path, &json()?, &mut sink)?,
+            FormatName::Junit => {
+                let cases = inputs::junit::parse(path, text)?;
+                let companion = !cases.is_empty()
+                    && cases
+                        .iter()
+                        .all(|c| index.contains_key(&(c.suite.clone(), c.name.clone())));
+                if companion {
+                    fill_messages(report, &index, &cases);
+                    continue;
+                }
+                inputs::junit::convert(path, text, &mut sink)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gives failed scenarios without an error message the failure text of their JUnit case.
+fn fill_messages(
+    report: &mut Report,
+    index: &inputs::cucumber::Index,
+    cases: &[inputs::junit::Case],
+) {
+    for case in cases {
+        let inputs::junit::Outcome::Failed { message, text } = &case.outcome else {
+            continue;
+        };
+        let Some(id) = index.get(&(case.suite.clone(), case.name.clone())) else {
+            continue;
+        };
+        // radish puts the steps first and the reason last: "Failure: ... does not have ...".
+        let reason = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or(message)
+            .trim()
+            .to_owned();
+        if let Some(scenario) = report.scenarios.get_mut(id) {
+            if let Some(step) = scenario
+                .steps
+                .iter_mut()
+                .find(|s| s.status == StepStatus::Failed && s.error_message.is_none())
+            {
+                step.error_message = Some(if text.is_empty() {
+                    message.clone()
+                } else {
+                    text.clone()
+                });
+            }
+        }
+        if let Some(finding) = report.findings.iter_mut().find(|f| &f.id == id) {
+            if finding.status == Status::Failed && finding.message.starts_with("step failed:") {
+                finding.message = reason;
+            }
+        }
+    }
+}
+
+fn asff_scope(cli: &Cli) -> (AsffScope, bool) {
+    let arn = std::env::var("CODEBUILD_BUILD_ARN").unwrap_or_default();
+    let parts: Vec<&str> = arn.split(':').collect();
+    let from_arn = |i: usize| {
+        parts
+            .get(i)
+            .filter(|s| !s.is_empty())
+            .map(|s| (*s).to_owned())
+    };
+    let account = cli.account_id.clone().or_else(|| from_arn(4));
+    let known = account.is_some();
+    let region = cli
+        .aws
+        .region
+        .clone()
+        .or_else(|| from_arn(3))
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into());
+    let partition = from_arn(1).unwrap_or_else(|| "aws".into());
+    (
+        AsffScope {
+            account: account.unwrap_or_else(|| "000000000000".into()),
+            region,
+            partition,
+        },
+        known,
+    )
+}
+
+pub fn run(cli: Cli) -> Exit {
+    let started = Instant::now();
+    let severities = match &cli.severity_map {
+        Some(path) => match SeverityMap::load(&path.display().to_string()) {
+            Ok(map) => map,
+            Err(e) => return fail(Exit::Input, e),
+        },
+        None => SeverityMap::default(),
+    };
+    let exceptions = match &cli.reports.exceptions {
+        Some(path) => match Exceptions::load(&path.display().to_string()) {
+            Ok(ex) => Some(ex),
+            Err(e) => return fail(Exit::Input, e),
+        },
+        None => None,
+    };
+    let mut report = Report::new(
+        Tool {
+            name: "cucumber-report".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            information_uri: "https://github.com/aws-pipeline-steps/aws-pipeline-steps".into(),
+        },
+        chrono::Utc::now(),
+    );
+    report.context = aws_io::context::from_environment();
+    if let Err(e) = convert(&cli.inputs, cli.from, &severities, &mut report) {
+        return fail(Exit::Input, e);
+    }
+    report.sort();
+    let aws = if cli.security_hub.security_hub {
+        let connected = aws_io::block_on(async {
+            let config = aws_io::config::load(&cli.aws).await?;
+            let scope = aws_io::identity(&config).await?;
+            Ok::<_, aws_io::AwsError>((config, scope))
+        });
+        match connected.and_then(|r| r) {
+            Ok(connected) => Some(connected),
+            Err(e) => return fail(Exit::Environment, e),
+        }
+    } else {
+        None
+    };
+    let (scope, account_known) = match &aws {
+        Some((_, scope)) => (scope.clone(), true),
+        None => asff_scope(&cli),
+    };
+    if let Some(exceptions) = &exceptions {
+        exceptions.apply(&mut report, chrono::Utc::now().date_naive());
+    }
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let fail_on = cli
+        .reports
+        .fail_on
+        .unwrap_or(FailOn::Severity(Severity::High));
+    let paths = cli.reports.paths();
+    if paths.asff.is_some() && !account_known {
+        eprintln!("cucumber-report: note: no --account-id and no CODEBUILD_BUILD_ARN: ASFF findings use account 000000000000; pass --account-id before importing them");
+    }
+    if let Err(e) = findings::cli::write_reports(&report, &paths, &scope) {
+        return fail(Exit::Input, e);
+    }
+    let verdict = findings::evaluate(&report, fail_on);
+    let out = match cli.reports.output {
+        OutputFormat::Json => writers::json::render(&report),
+        OutputFormat::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let mut text = writers::text::render(&report, fail_on, Style { color });
+            text.push_str(&match verdict.exit {
+                Exit::GateFailed => format!(
+                    "gate failed: {} finding{} at or above {fail_on}\n",
+                    verdict.blocking,
+                    if verdict.blocking == 1 { "" } else { "s" }
+                ),
+                _ => format!("gate passed (--fail-on {fail_on})\n"),
+            });
+            text
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    if let Some((config, scope)) = &aws {
+        let archive = cli.security_hub.security_hub_archive_resolved;
+        match aws_io::block_on(aws_io::publish(config, &report, scope, archive)).and_then(|r| r) {
+            Ok(p) => eprintln!(
+                "cucumber-report: Security Hub {} {}: imported {} findings in {} calls{}",
+                scope.account,
+                scope.region,
+                p.imported,
+                p.calls,
+                if archive {
+                    format!(", archived {} resolved", p.archived)
+                } else {
+                    String::new()
+                }
+            ),
+            Err(e) => return fail(Exit::Environment, e),
+        }
+    }
+    verdict.exit
+}

@@ -1,0 +1,154 @@
+//! From each tool's own severity scale to ours.
+//!
+//! | tool | their value | ours |
+//! |---|---|---|
+//! | checkov | `severity` CRITICAL / HIGH / MEDIUM / LOW / INFO | the same (INFO is INFORMATIONAL) |
+//! | checkov | no `severity` (no Prisma Cloud key) | MEDIUM |
+//! | cfn_nag | FAIL / WARN | HIGH / MEDIUM |
+//! | SARIF | `security-severity` >= 9 / >= 7 / >= 4 / > 0 | CRITICAL / HIGH / MEDIUM / LOW |
+//! | SARIF | level error / warning / note / none | HIGH / MEDIUM / LOW / INFORMATIONAL |
+//! | JUnit | a failing or erroring test case | HIGH |
+//! | Cucumber | a scenario tag @critical, @high, @medium, @low, @informational | that severity |
+//! | Cucumber | no such tag | HIGH |
+//!
+//! A mapping file (`--severity-map FILE`) overrides any of it, per tool, by rule id, by the
+//! tool's own level, or with `default`:
+//!
+//! ```yaml
+//! checkov:
+//!   CKV_AWS_18: LOW
+//!   default: HIGH
+//! cfn_nag:
+//!   WARN: LOW
+//! ```
+
+use std::collections::BTreeMap;
+
+use findings::Severity;
+use spanned::{Format, Limits, Value};
+
+use crate::InputError;
+
+#[derive(Debug, Clone, Default)]
+pub struct SeverityMap {
+    /// tool -> (rule id, native level or `default`) -> severity
+    overrides: BTreeMap<String, BTreeMap<String, Severity>>,
+}
+
+impl SeverityMap {
+    pub fn load(path: &str) -> Result<Self, InputError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            InputError::new(path, None, format!("cannot read the severity map: {e}"))
+        })?;
+        let doc = spanned::load(&text, Format::Yaml, Limits::default())
+            .map_err(|e| InputError::new(path, Some(e.line), e.message))?;
+        let mut overrides = BTreeMap::new();
+        for tool in doc.as_map().ok_or_else(|| {
+            InputError::new(
+                path,
+                Some(doc.pos.line),
+                "the severity map is a mapping of tool -> {key: SEVERITY}".into(),
+            )
+        })? {
+            let mut map = BTreeMap::new();
+            for entry in tool.value.as_map().ok_or_else(|| {
+                InputError::new(
+                    path,
+                    Some(tool.key_pos.line),
+                    format!("`{}` must map keys to severities", tool.key),
+                )
+            })? {
+                let severity = match &entry.value.value {
+                    Value::String(s) => s.parse::<Severity>(),
+                    _ => Err("not a severity".into()),
+                }
+                .map_err(|e| InputError::new(path, Some(entry.value.pos.line), e))?;
+                map.insert(entry.key.clone(), severity);
+            }
+            overrides.insert(tool.key.clone(), map);
+        }
+        Ok(SeverityMap { overrides })
+    }
+
+    /// The severity of a result: an override for its rule, for its native level, the tool's
+    /// `default` override, or the built-in mapping.
+    pub fn resolve(
+        &self,
+        tool: &str,
+        rule: &str,
+        native: Option<&str>,
+        builtin: Severity,
+    ) -> Severity {
+        let Some(map) = self.overrides.get(tool) else {
+            return builtin;
+        };
+        map.get(rule)
+            .or_else(|| native.and_then(|n| map.get(n)))
+            .or_else(|| map.get("default"))
+            .copied()
+            .unwrap_or(builtin)
+    }
+}
+
+/// A severity word (`HIGH`, `critical`, `INFO`) in any tool's spelling.
+pub fn word(text: &str) -> Option<Severity> {
+    text.trim().trim_start_matches('@').parse().ok()
+}
+
+/// SARIF's `security-severity` score (CVSS-like, 0.0 to 10.0).
+pub fn score(score: f64) -> Severity {
+    match score {
+        s if s >= 9.0 => Severity::Critical,
+        s if s >= 7.0 => Severity::High,
+        s if s >= 4.0 => Severity::Medium,
+        s if s > 0.0 => Severity::Low,
+        _ => Severity::Informational,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_by_rule_then_level_then_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("map.yaml");
+        std::fs::write(
+            &path,
+            "checkov:\n  CKV_AWS_18: LOW\n  default: CRITICAL\ncfn_nag:\n  WARN: INFORMATIONAL\n",
+        )
+        .unwrap();
+        let map = SeverityMap::load(path.to_str().unwrap()).unwrap();
+        assert_eq!(
+            map.resolve("checkov", "CKV_AWS_18", None, Severity::Medium),
+            Severity::Low
+        );
+        assert_eq!(
+            map.resolve("checkov", "CKV_AWS_1", None, Severity::Medium),
+            Severity::Critical
+        );
+        assert_eq!(
+            map.resolve("cfn_nag", "W35", Some("WARN"), Severity::Medium),
+            Severity::Informational
+        );
+        assert_eq!(
+            map.resolve("sarif", "X", Some("error"), Severity::High),
+            Severity::High
+        );
+        std::fs::write(&path, "checkov:\n  CKV_AWS_18: urgent\n").unwrap();
+        let err = SeverityMap::load(path.to_str().unwrap()).unwrap_err();
+        assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn scores_and_words() {
+        assert_eq!(score(9.5), Severity::Critical);
+        assert_eq!(score(7.0), Severity::High);
+        assert_eq!(score(5.5), Severity::Medium);
+        assert_eq!(score(0.1), Severity::Low);
+        assert_eq!(word("@critical"), Some(Severity::Critical));
+        assert_eq!(word("INFO"), Some(Severity::Informational));
+        assert_eq!(word("@smoke"), None);
+    }
+}
