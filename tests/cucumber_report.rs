@@ -223,3 +223,36 @@ fn files_that_are_not_what_they_claim_are_exit_2_with_the_reason() {
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     }
 }
+
+#[test]
+fn the_conformity_response_maps_status_and_risk_level() {
+    let out = run(
+        "cucumber-report",
+        &[
+            "../shared/samples/conformity_template_scanner_response.json",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a VERY_HIGH failure blocks: {}",
+        stderr(&out)
+    );
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2);
+    let failed = findings
+        .iter()
+        .find(|f| f["rule_id"] == "conformity/S3-001")
+        .unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["severity"], "CRITICAL");
+    assert_eq!(failed["location"]["resource"], "S3Bucket");
+    let passed = findings
+        .iter()
+        .find(|f| f["rule_id"] == "conformity/S3-002")
+        .unwrap();
+    assert_eq!(passed["status"], "passed");
+}

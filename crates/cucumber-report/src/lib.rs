@@ -53,7 +53,8 @@ Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment
 #[command(name = "cucumber-report", version, about, after_help = EXAMPLES)]
 pub struct Cli {
     /// Scanner output files: Cucumber JSON (radish / terraform-compliance included), JUnit
-    /// XML, checkov JSON, cfn_nag JSON, SARIF. The format is recognised from the content.
+    /// XML, checkov JSON, cfn_nag JSON, SARIF, Conformity template scanner JSON. The format
+    /// is recognised from the content.
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<PathBuf>,
 
@@ -129,6 +130,7 @@ pub fn convert(
             FormatName::Checkov => inputs::checkov::convert(path, &json()?, &mut sink)?,
             FormatName::CfnNag => inputs::cfn_nag::convert(path, &json()?, &mut sink)?,
             FormatName::Sarif => inputs::sarif::convert(path, &json()?, &mut sink)?,
+            FormatName::Conformity => inputs::conformity::convert(path, &json()?, &mut sink)?,
             FormatName::Junit => {
                 let cases = inputs::junit::parse(path, text)?;
                 let companion = !cases.is_empty()

@@ -7,6 +7,7 @@
 //! | cfn_nag | FAIL / WARN | HIGH / MEDIUM |
 //! | SARIF | `security-severity` >= 9 / >= 7 / >= 4 / > 0 | CRITICAL / HIGH / MEDIUM / LOW |
 //! | SARIF | level error / warning / note / none | HIGH / MEDIUM / LOW / INFORMATIONAL |
+//! | Conformity | risk-level EXTREME / VERY_HIGH / HIGH / MEDIUM / LOW | CRITICAL / CRITICAL / HIGH / MEDIUM / LOW |
 //! | JUnit | a failing or erroring test case | HIGH |
 //! | Cucumber | a scenario tag @critical, @high, @medium, @low, @informational | that severity |
 //! | Cucumber | no such tag | HIGH |

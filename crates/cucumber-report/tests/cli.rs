@@ -8,7 +8,14 @@ fn help_names_every_input_format_and_version_works() {
     let help = Command::new(bin).arg("--help").output().expect("runs");
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for format in ["cucumber", "junit", "checkov", "cfn-nag", "sarif"] {
+    for format in [
+        "cucumber",
+        "junit",
+        "checkov",
+        "cfn-nag",
+        "sarif",
+        "conformity",
+    ] {
         assert!(text.contains(format), "--help does not mention {format}");
     }
     let version = Command::new(bin).arg("--version").output().expect("runs");

@@ -1,6 +1,6 @@
 //! The result model every step emits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -296,6 +296,9 @@ pub struct Report {
     /// Files the step read, so text and HTML output can quote the offending line.
     #[serde(skip)]
     pub sources: BTreeMap<String, String>,
+    /// Position of each finding id in `findings`, for [`Report::push`].
+    #[serde(skip)]
+    index: HashMap<String, usize>,
 }
 
 /// Counts of findings by status.
@@ -320,6 +323,7 @@ impl Report {
             features: BTreeMap::new(),
             scenarios: BTreeMap::new(),
             sources: BTreeMap::new(),
+            index: HashMap::new(),
         }
     }
 
@@ -330,7 +334,22 @@ impl Report {
     /// Adds a finding, merging it into an earlier one with the same id: a rule that fails
     /// several clauses at one place is one finding with every message.
     pub fn push(&mut self, finding: Finding) {
-        if let Some(existing) = self.findings.iter_mut().find(|f| f.id == finding.id) {
+        // The position of each id, rebuilt whenever `findings` was changed behind our back
+        // (sorted, or pushed to directly): a linear search made 10,000 findings take seconds.
+        let misplaced = self
+            .index
+            .get(&finding.id)
+            .is_some_and(|&i| self.findings.get(i).is_none_or(|f| f.id != finding.id));
+        let stale = misplaced || self.index.len() != self.findings.len();
+        if stale {
+            self.index = self
+                .findings
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.id.clone(), i))
+                .collect();
+        }
+        if let Some(existing) = self.index.get(&finding.id).map(|&i| &mut self.findings[i]) {
             if existing.status == Status::Passed && finding.status != Status::Passed {
                 existing.status = finding.status;
                 existing.message = finding.message;
@@ -342,11 +361,13 @@ impl Report {
             }
             return;
         }
+        self.index.insert(finding.id.clone(), self.findings.len());
         self.findings.push(finding);
     }
 
     /// Orders findings by file, line, rule and resource, so output is deterministic.
     pub fn sort(&mut self) {
+        self.index.clear();
         self.findings.sort_by(|a, b| {
             (
                 &a.location.file,
@@ -415,6 +436,46 @@ mod tests {
         assert_eq!(id, Finding::stable_id("template-scan", "S3_X", &moved));
         assert_ne!(id, Finding::stable_id("template-scan", "S3_Y", &loc));
         assert!(id.starts_with("template-scan/S3_X/"));
+    }
+
+    #[test]
+    fn push_merges_by_id_even_after_the_findings_were_reordered() {
+        let tool = Tool {
+            name: "t".into(),
+            version: "0".into(),
+            information_uri: "u".into(),
+        };
+        let mut report = Report::new(tool, DateTime::UNIX_EPOCH);
+        let finding = |id: &str, status: Status| Finding {
+            id: id.into(),
+            rule_id: "R".into(),
+            severity: Severity::Low,
+            status,
+            message: id.into(),
+            location: Location::default(),
+            target: None,
+            suppression: None,
+        };
+        for id in ["a", "b", "c"] {
+            report.push(finding(id, Status::Passed));
+        }
+        report.findings.swap(0, 1);
+        report.push(finding("a", Status::Failed));
+        report.push(finding("d", Status::Passed));
+        let statuses: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("b", Status::Passed),
+                ("a", Status::Failed),
+                ("c", Status::Passed),
+                ("d", Status::Passed)
+            ]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod cfn_nag;
 pub mod checkov;
+pub mod conformity;
 pub mod cucumber;
 pub mod junit;
 pub mod sarif;
@@ -29,6 +30,8 @@ pub enum FormatName {
     CfnNag,
     /// SARIF 2.1.0 from any tool.
     Sarif,
+    /// Trend Micro Conformity template scanner response.
+    Conformity,
 }
 
 impl fmt::Display for FormatName {
@@ -39,6 +42,7 @@ impl fmt::Display for FormatName {
             FormatName::Checkov => "checkov JSON",
             FormatName::CfnNag => "cfn_nag JSON",
             FormatName::Sarif => "SARIF",
+            FormatName::Conformity => "Conformity template scanner JSON",
         })
     }
 }
@@ -68,13 +72,20 @@ pub fn detect(path: &str, text: &str) -> Result<FormatName, InputError> {
     if first.is_some_and(|f| f.get("file_results").is_some() && f.get("filename").is_some()) {
         return Ok(FormatName::CfnNag);
     }
+    let data = json
+        .get("data")
+        .and_then(Value::as_array)
+        .and_then(|d| d.first());
+    if data.is_some_and(|d| d["type"] == "checks" && d.get("attributes").is_some()) {
+        return Ok(FormatName::Conformity);
+    }
     if first.is_some_and(|f| f.get("elements").is_some() || f.get("keyword").is_some()) {
         return Ok(FormatName::Cucumber);
     }
     Err(InputError::new(
         path,
         None,
-        "not a format cucumber-report reads (Cucumber JSON, JUnit XML, checkov JSON, cfn_nag JSON, SARIF)".into(),
+        "not a format cucumber-report reads (Cucumber JSON, JUnit XML, checkov JSON, cfn_nag JSON, SARIF, Conformity JSON)".into(),
     ))
 }
 

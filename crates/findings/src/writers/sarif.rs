@@ -18,7 +18,12 @@ fn level(severity: crate::Severity) -> &'static str {
 }
 
 pub fn render(report: &Report) -> String {
-    let rule_ids: Vec<&String> = report.rules.keys().collect();
+    let rule_index: std::collections::HashMap<&str, usize> = report
+        .rules
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     let rules: Vec<Value> = report
         .rules
         .values()
@@ -71,7 +76,7 @@ pub fn render(report: &Report) -> String {
             "partialFingerprints": {"stableId/v1": f.id},
             "properties": {"severity": f.severity.label()},
         });
-        if let Some(index) = rule_ids.iter().position(|id| **id == f.rule_id) {
+        if let Some(index) = rule_index.get(f.rule_id.as_str()) {
             result["ruleIndex"] = json!(index);
         }
         if let Some(s) = &f.suppression {
