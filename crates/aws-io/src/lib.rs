@@ -200,3 +200,104 @@ pub async fn publish_with(
     }
     Ok(published)
 }
+
+/// Where the ASFF findings of a run belong, and the connection when they are imported.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub scope: AsffScope,
+    /// Whether the account is known (from `--account-id`, the build ARN or the credentials);
+    /// otherwise the ASFF file carries a placeholder account.
+    pub account_known: bool,
+    /// With `--security-hub`: the SDK configuration to import with.
+    pub import: Option<SdkConfig>,
+}
+
+/// The account, region and partition of a run's ASFF findings. With `--security-hub` they
+/// are the credentials' (STS); otherwise `--account-id` / `--region`, then the CodeBuild build
+/// ARN (`arn:<partition>:codebuild:<region>:<account>:build/...`), then AWS_REGION.
+pub fn destination(
+    hub: &SecurityHubArgs,
+    aws: &AwsArgs,
+    account_id: Option<&str>,
+) -> Result<Destination, AwsError> {
+    if hub.security_hub {
+        let (config, scope) = block_on(async {
+            let config = config::load(aws).await?;
+            let scope = identity(&config).await?;
+            Ok::<_, AwsError>((config, scope))
+        })??;
+        return Ok(Destination {
+            scope,
+            account_known: true,
+            import: Some(config),
+        });
+    }
+    let arn = std::env::var("CODEBUILD_BUILD_ARN").unwrap_or_default();
+    let parts: Vec<&str> = arn.split(':').collect();
+    let from_arn = |i: usize| {
+        parts
+            .get(i)
+            .filter(|s| !s.is_empty())
+            .map(|s| (*s).to_owned())
+    };
+    let account = account_id.map(str::to_owned).or_else(|| from_arn(4));
+    let region = aws
+        .region
+        .clone()
+        .or_else(|| from_arn(3))
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into());
+    let partition = from_arn(1).unwrap_or_else(|| {
+        if region.starts_with("cn-") {
+            "aws-cn".into()
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov".into()
+        } else {
+            "aws".into()
+        }
+    });
+    Ok(Destination {
+        account_known: account.is_some(),
+        scope: AsffScope {
+            account: account.unwrap_or_else(|| "000000000000".into()),
+            region,
+            partition,
+        },
+        import: None,
+    })
+}
+
+impl Destination {
+    /// Imports the report when `--security-hub` was given; returns the line for the log.
+    pub fn publish(
+        &self,
+        report: &Report,
+        archive_resolved: bool,
+    ) -> Result<Option<String>, AwsError> {
+        let Some(config) = &self.import else {
+            return Ok(None);
+        };
+        let p = block_on(publish(config, report, &self.scope, archive_resolved))??;
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        Ok(Some(format!(
+            "Security Hub {} {}: imported {} finding{} in {} call{}{}{}",
+            self.scope.account,
+            self.scope.region,
+            p.imported,
+            plural(p.imported),
+            p.calls,
+            plural(p.calls),
+            if p.retried > 0 {
+                format!(" ({} on the second try)", p.retried)
+            } else {
+                String::new()
+            },
+            if archive_resolved {
+                format!(", archived {} resolved", p.archived)
+            } else {
+                String::new()
+            },
+        )))
+    }
+}

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use findings::cli::{OutputFormat, ReportArgs};
-use findings::writers::{self, text::Style, AsffScope};
+use findings::writers::{self, text::Style};
 use findings::{Exceptions, Exit, FailOn, Report, Severity, Status, StepStatus, Tool};
 
 use crate::inputs::{FormatName, Sink};
@@ -190,35 +190,6 @@ fn fill_messages(
     }
 }
 
-fn asff_scope(cli: &Cli) -> (AsffScope, bool) {
-    let arn = std::env::var("CODEBUILD_BUILD_ARN").unwrap_or_default();
-    let parts: Vec<&str> = arn.split(':').collect();
-    let from_arn = |i: usize| {
-        parts
-            .get(i)
-            .filter(|s| !s.is_empty())
-            .map(|s| (*s).to_owned())
-    };
-    let account = cli.account_id.clone().or_else(|| from_arn(4));
-    let known = account.is_some();
-    let region = cli
-        .aws
-        .region
-        .clone()
-        .or_else(|| from_arn(3))
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".into());
-    let partition = from_arn(1).unwrap_or_else(|| "aws".into());
-    (
-        AsffScope {
-            account: account.unwrap_or_else(|| "000000000000".into()),
-            region,
-            partition,
-        },
-        known,
-    )
-}
-
 pub fn run(cli: Cli) -> Exit {
     let started = Instant::now();
     let severities = match &cli.severity_map {
@@ -248,23 +219,12 @@ pub fn run(cli: Cli) -> Exit {
         return fail(Exit::Input, e);
     }
     report.sort();
-    let aws = if cli.security_hub.security_hub {
-        let connected = aws_io::block_on(async {
-            let config = aws_io::config::load(&cli.aws).await?;
-            let scope = aws_io::identity(&config).await?;
-            Ok::<_, aws_io::AwsError>((config, scope))
-        });
-        match connected.and_then(|r| r) {
-            Ok(connected) => Some(connected),
+    let destination =
+        match aws_io::destination(&cli.security_hub, &cli.aws, cli.account_id.as_deref()) {
+            Ok(d) => d,
             Err(e) => return fail(Exit::Environment, e),
-        }
-    } else {
-        None
-    };
-    let (scope, account_known) = match &aws {
-        Some((_, scope)) => (scope.clone(), true),
-        None => asff_scope(&cli),
-    };
+        };
+    let (scope, account_known) = (destination.scope.clone(), destination.account_known);
     if let Some(exceptions) = &exceptions {
         exceptions.apply(&mut report, chrono::Utc::now().date_naive());
     }
@@ -298,23 +258,10 @@ pub fn run(cli: Cli) -> Exit {
         }
     };
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
-    if let Some((config, scope)) = &aws {
-        let archive = cli.security_hub.security_hub_archive_resolved;
-        match aws_io::block_on(aws_io::publish(config, &report, scope, archive)).and_then(|r| r) {
-            Ok(p) => eprintln!(
-                "cucumber-report: Security Hub {} {}: imported {} findings in {} calls{}",
-                scope.account,
-                scope.region,
-                p.imported,
-                p.calls,
-                if archive {
-                    format!(", archived {} resolved", p.archived)
-                } else {
-                    String::new()
-                }
-            ),
-            Err(e) => return fail(Exit::Environment, e),
-        }
+    match destination.publish(&report, cli.security_hub.security_hub_archive_resolved) {
+        Ok(Some(line)) => eprintln!("cucumber-report: {line}"),
+        Ok(None) => {}
+        Err(e) => return fail(Exit::Environment, e),
     }
     verdict.exit
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use findings::cli::{OutputFormat, ReportArgs};
-use findings::writers::{self, text::Style, AsffScope};
+use findings::writers::{self, text::Style};
 use findings::{Exceptions, Exit, FailOn, Report, Severity, Tool};
 use globset::{Glob, GlobSetBuilder};
 
@@ -154,46 +154,6 @@ fn list_rules(rules: &[PathBuf], format: ListFormat) -> Exit {
     Exit::Passed
 }
 
-/// Account, region and partition for ASFF: flags first, then the CodeBuild build ARN
-/// (`arn:<partition>:codebuild:<region>:<account>:build/...`), then AWS_REGION.
-fn asff_scope(cli: &Cli) -> (AsffScope, bool) {
-    let arn = std::env::var("CODEBUILD_BUILD_ARN").unwrap_or_default();
-    let parts: Vec<&str> = arn.split(':').collect();
-    let from_arn = |i: usize| {
-        parts
-            .get(i)
-            .filter(|s| !s.is_empty())
-            .map(|s| (*s).to_owned())
-    };
-    let account = cli.account_id.clone().or_else(|| from_arn(4));
-    let known = account.is_some();
-    let region = cli
-        .aws
-        .region
-        .clone()
-        .or_else(|| from_arn(3))
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".into());
-    let partition = from_arn(1).unwrap_or_else(|| {
-        if region.starts_with("cn-") {
-            "aws-cn".into()
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov".into()
-        } else {
-            "aws".into()
-        }
-    });
-    (
-        AsffScope {
-            account: account.unwrap_or_else(|| "000000000000".into()),
-            region,
-            partition,
-        },
-        known,
-    )
-}
-
 /// Runs the command line and returns the exit code.
 pub fn run(cli: Cli) -> Exit {
     if let Some(Command::Rules { rules, format }) = &cli.command {
@@ -259,24 +219,12 @@ pub fn run(cli: Cli) -> Exit {
     };
     report.context = aws_io::context::from_environment();
     let stats = scan::scan(inputs, &set, &options, &mut report);
-    // With --security-hub, the account, region and partition are those of the credentials.
-    let aws = if cli.security_hub.security_hub {
-        let connected = aws_io::block_on(async {
-            let config = aws_io::config::load(&cli.aws).await?;
-            let scope = aws_io::identity(&config).await?;
-            Ok::<_, aws_io::AwsError>((config, scope))
-        });
-        match connected.and_then(|r| r) {
-            Ok(connected) => Some(connected),
+    let destination =
+        match aws_io::destination(&cli.security_hub, &cli.aws, cli.account_id.as_deref()) {
+            Ok(d) => d,
             Err(e) => return fail(Exit::Environment, e),
-        }
-    } else {
-        None
-    };
-    let (scope, account_known) = match &aws {
-        Some((_, scope)) => (scope.clone(), true),
-        None => asff_scope(&cli),
-    };
+        };
+    let (scope, account_known) = (destination.scope.clone(), destination.account_known);
     if account_known {
         // The account the pipeline runs for is what `account:` exceptions match.
         let target = findings::Target {
@@ -332,31 +280,10 @@ pub fn run(cli: Cli) -> Exit {
         }
     };
     let _ = std::io::stdout().lock().write_all(stdout.as_bytes());
-    if let Some((config, scope)) = &aws {
-        let archive = cli.security_hub.security_hub_archive_resolved;
-        let published = aws_io::block_on(aws_io::publish(config, &report, scope, archive));
-        match published.and_then(|r| r) {
-            Ok(p) => eprintln!(
-                "template-scan: Security Hub {} {}: imported {} finding{} in {} call{}{}{}",
-                scope.account,
-                scope.region,
-                p.imported,
-                if p.imported == 1 { "" } else { "s" },
-                p.calls,
-                if p.calls == 1 { "" } else { "s" },
-                if p.retried > 0 {
-                    format!(" ({} on the second try)", p.retried)
-                } else {
-                    String::new()
-                },
-                if archive {
-                    format!(", archived {} resolved", p.archived)
-                } else {
-                    String::new()
-                },
-            ),
-            Err(e) => return fail(Exit::Environment, e),
-        }
+    match destination.publish(&report, cli.security_hub.security_hub_archive_resolved) {
+        Ok(Some(line)) => eprintln!("template-scan: {line}"),
+        Ok(None) => {}
+        Err(e) => return fail(Exit::Environment, e),
     }
     if verdict.exit == Exit::Input {
         let first = report
