@@ -46,6 +46,10 @@ pub struct SecurityHubArgs {
     /// repository that the run no longer reports, so only what is still wrong stays active.
     #[arg(long, requires = "security_hub")]
     pub security_hub_archive_resolved: bool,
+    /// Account of the ASFF file's ProductArn and AwsAccountId when not importing
+    /// [default: the CodeBuild build's account; with --security-hub: the credentials'].
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
 }
 
 /// Stack for the thread that drives AWS calls: the SDK's futures are deep, and in debug
@@ -215,11 +219,7 @@ pub struct Destination {
 /// The account, region and partition of a run's ASFF findings. With `--security-hub` they
 /// are the credentials' (STS); otherwise `--account-id` / `--region`, then the CodeBuild build
 /// ARN (`arn:<partition>:codebuild:<region>:<account>:build/...`), then AWS_REGION.
-pub fn destination(
-    hub: &SecurityHubArgs,
-    aws: &AwsArgs,
-    account_id: Option<&str>,
-) -> Result<Destination, AwsError> {
+pub fn destination(hub: &SecurityHubArgs, aws: &AwsArgs) -> Result<Destination, AwsError> {
     if hub.security_hub {
         let (config, scope) = block_on(async {
             let config = config::load(aws).await?;
@@ -240,7 +240,7 @@ pub fn destination(
             .filter(|s| !s.is_empty())
             .map(|s| (*s).to_owned())
     };
-    let account = account_id.map(str::to_owned).or_else(|| from_arn(4));
+    let account = hub.account_id.clone().or_else(|| from_arn(4));
     let region = aws
         .region
         .clone()

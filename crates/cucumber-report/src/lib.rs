@@ -69,10 +69,6 @@ pub struct Cli {
     #[command(flatten)]
     pub reports: ReportArgs,
 
-    /// Account of the ASFF file when not importing [default: the CodeBuild build's account].
-    #[arg(long, value_name = "ID", help_heading = "Security Hub")]
-    pub account_id: Option<String>,
-
     #[command(flatten)]
     pub security_hub: aws_io::SecurityHubArgs,
 
@@ -219,11 +215,10 @@ pub fn run(cli: Cli) -> Exit {
         return fail(Exit::Input, e);
     }
     report.sort();
-    let destination =
-        match aws_io::destination(&cli.security_hub, &cli.aws, cli.account_id.as_deref()) {
-            Ok(d) => d,
-            Err(e) => return fail(Exit::Environment, e),
-        };
+    let destination = match aws_io::destination(&cli.security_hub, &cli.aws) {
+        Ok(d) => d,
+        Err(e) => return fail(Exit::Environment, e),
+    };
     let (scope, account_known) = (destination.scope.clone(), destination.account_known);
     if let Some(exceptions) = &exceptions {
         exceptions.apply(&mut report, chrono::Utc::now().date_naive());

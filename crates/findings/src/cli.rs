@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 use rayon::prelude::*;
 
-use crate::gate::FailOn;
+use crate::gate::{Exit, FailOn};
 use crate::model::Report;
 use crate::writers::{self, AsffScope};
 
@@ -51,6 +51,24 @@ pub struct ReportArgs {
     /// expiry. Exempted findings are reported as suppressed.
     #[arg(long, value_name = "FILE")]
     pub exceptions: Option<PathBuf>,
+}
+
+/// Parses a binary's command line, giving the shared `--fail-on` the binary's own default
+/// (so `--help` shows it). `--help` and `--version` print and give `Exit::Passed`; usage
+/// errors print and give `Exit::Input`.
+pub fn parse<C: Parser>(fail_on_default: &'static str) -> Result<C, Exit> {
+    C::command()
+        .mut_arg("fail_on", |arg| arg.default_value(fail_on_default))
+        .try_get_matches()
+        .and_then(|matches| C::from_arg_matches(&matches))
+        .map_err(|e| {
+            let _ = e.print();
+            if e.use_stderr() {
+                Exit::Input
+            } else {
+                Exit::Passed
+            }
+        })
 }
 
 /// Where each report goes, once `--report-dir` and single-file flags are combined.

@@ -72,11 +72,6 @@ pub struct Cli {
     #[command(flatten)]
     pub reports: ReportArgs,
 
-    /// Account of the ASFF file's ProductArn and AwsAccountId when not importing
-    /// [default: the CodeBuild build's account; with --security-hub: the credentials'].
-    #[arg(long, value_name = "ID", help_heading = "Security Hub")]
-    pub account_id: Option<String>,
-
     #[command(flatten)]
     pub security_hub: aws_io::SecurityHubArgs,
 
@@ -219,11 +214,10 @@ pub fn run(cli: Cli) -> Exit {
     };
     report.context = aws_io::context::from_environment();
     let stats = scan::scan(inputs, &set, &options, &mut report);
-    let destination =
-        match aws_io::destination(&cli.security_hub, &cli.aws, cli.account_id.as_deref()) {
-            Ok(d) => d,
-            Err(e) => return fail(Exit::Environment, e),
-        };
+    let destination = match aws_io::destination(&cli.security_hub, &cli.aws) {
+        Ok(d) => d,
+        Err(e) => return fail(Exit::Environment, e),
+    };
     let (scope, account_known) = (destination.scope.clone(), destination.account_known);
     if account_known {
         // The account the pipeline runs for is what `account:` exceptions match.
