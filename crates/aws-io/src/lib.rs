@@ -269,6 +269,22 @@ pub fn destination(hub: &SecurityHubArgs, aws: &AwsArgs) -> Result<Destination, 
 }
 
 impl Destination {
+    /// Gives every finding the account, region and partition the run is for, when they are
+    /// known: that is what `account:` exceptions match.
+    pub fn stamp(&self, report: &mut Report) {
+        if !self.account_known {
+            return;
+        }
+        let target = findings::Target {
+            account: Some(self.scope.account.clone()),
+            region: Some(self.scope.region.clone()),
+            partition: Some(self.scope.partition.clone()),
+        };
+        for finding in &mut report.findings {
+            finding.target = Some(target.clone());
+        }
+    }
+
     /// Imports the report when `--security-hub` was given; returns the line for the log.
     pub fn publish(
         &self,

@@ -5,13 +5,11 @@
 pub mod inputs;
 pub mod severity;
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use findings::cli::{OutputFormat, ReportArgs};
-use findings::writers::{self, text::Style};
+use findings::cli::ReportArgs;
 use findings::{Exceptions, Exit, FailOn, Report, Severity, Status, StepStatus, Tool};
 
 use crate::inputs::{FormatName, Sink};
@@ -219,7 +217,7 @@ pub fn run(cli: Cli) -> Exit {
         Ok(d) => d,
         Err(e) => return fail(Exit::Environment, e),
     };
-    let (scope, account_known) = (destination.scope.clone(), destination.account_known);
+    destination.stamp(&mut report);
     if let Some(exceptions) = &exceptions {
         exceptions.apply(&mut report, chrono::Utc::now().date_naive());
     }
@@ -228,31 +226,17 @@ pub fn run(cli: Cli) -> Exit {
         .reports
         .fail_on
         .unwrap_or(FailOn::Severity(Severity::High));
-    let paths = cli.reports.paths();
-    if paths.asff.is_some() && !account_known {
-        eprintln!("cucumber-report: note: no --account-id and no CODEBUILD_BUILD_ARN: ASFF findings use account 000000000000; pass --account-id before importing them");
-    }
-    if let Err(e) = findings::cli::write_reports(&report, &paths, &scope) {
-        return fail(Exit::Input, e);
-    }
-    let verdict = findings::evaluate(&report, fail_on);
-    let out = match cli.reports.output {
-        OutputFormat::Json => writers::json::render(&report),
-        OutputFormat::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let mut text = writers::text::render(&report, fail_on, Style { color });
-            text.push_str(&match verdict.exit {
-                Exit::GateFailed => format!(
-                    "gate failed: {} finding{} at or above {fail_on}\n",
-                    verdict.blocking,
-                    if verdict.blocking == 1 { "" } else { "s" }
-                ),
-                _ => format!("gate passed (--fail-on {fail_on})\n"),
-            });
-            text
-        }
+    let verdict = match findings::cli::write_and_print(
+        &report,
+        &cli.reports,
+        fail_on,
+        &destination.scope,
+        destination.account_known,
+        "",
+    ) {
+        Ok(verdict) => verdict,
+        Err(e) => return fail(Exit::Input, e),
     };
-    let _ = std::io::stdout().lock().write_all(out.as_bytes());
     match destination.publish(&report, cli.security_hub.security_hub_archive_resolved) {
         Ok(Some(line)) => eprintln!("cucumber-report: {line}"),
         Ok(None) => {}

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, ValueEnum};
 use rayon::prelude::*;
 
-use crate::gate::{Exit, FailOn};
+use std::io::{IsTerminal, Write};
+
+use crate::gate::{Exit, FailOn, Verdict};
 use crate::model::Report;
 use crate::writers::{self, AsffScope};
 
@@ -144,4 +146,50 @@ pub fn write_reports(
         .filter_map(|(path, render)| path.as_ref().map(|p| (p, render)))
         .map(|(path, render)| write_file(path, render().as_bytes()).map(|()| path.clone()))
         .collect()
+}
+
+/// The end of every step's run: write the report files, print the report on stdout (text,
+/// with `notes` before the gate's line, or JSON), and return the gate's verdict.
+pub fn write_and_print(
+    report: &Report,
+    args: &ReportArgs,
+    fail_on: FailOn,
+    scope: &AsffScope,
+    account_known: bool,
+    notes: &str,
+) -> Result<Verdict, WriteError> {
+    let paths = args.paths();
+    if paths.asff.is_some() && !account_known {
+        eprintln!(
+            "{}: note: no --account-id and no CODEBUILD_BUILD_ARN: ASFF findings use account 000000000000; pass --account-id before importing them",
+            report.tool.name
+        );
+    }
+    write_reports(report, &paths, scope)?;
+    let verdict = crate::gate::evaluate(report, fail_on);
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let out = match args.output {
+        OutputFormat::Json => writers::json::render(report),
+        OutputFormat::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let mut text = writers::text::render(report, fail_on, writers::text::Style { color });
+            text.push_str(notes);
+            text.push_str(&match verdict.exit {
+                Exit::GateFailed => format!(
+                    "gate failed: {} finding{} at or above {fail_on}\n",
+                    verdict.blocking,
+                    plural(verdict.blocking)
+                ),
+                Exit::Input => format!(
+                    "incomplete: {} file{} could not be read\n",
+                    verdict.errors,
+                    plural(verdict.errors)
+                ),
+                _ => format!("gate passed (--fail-on {fail_on})\n"),
+            });
+            text
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    Ok(verdict)
 }

@@ -7,13 +7,13 @@ pub mod results;
 pub mod rules;
 pub mod scan;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use findings::cli::{OutputFormat, ReportArgs};
-use findings::writers::{self, text::Style};
+use findings::cli::ReportArgs;
+use findings::writers;
 use findings::{Exceptions, Exit, FailOn, Report, Severity, Tool};
 use globset::{Glob, GlobSetBuilder};
 
@@ -218,62 +218,34 @@ pub fn run(cli: Cli) -> Exit {
         Ok(d) => d,
         Err(e) => return fail(Exit::Environment, e),
     };
-    let (scope, account_known) = (destination.scope.clone(), destination.account_known);
-    if account_known {
-        // The account the pipeline runs for is what `account:` exceptions match.
-        let target = findings::Target {
-            account: Some(scope.account.clone()),
-            region: Some(scope.region.clone()),
-            partition: Some(scope.partition.clone()),
-        };
-        for finding in &mut report.findings {
-            finding.target = Some(target.clone());
-        }
-    }
+    destination.stamp(&mut report);
     if let Some(exceptions) = &exceptions {
         exceptions.apply(&mut report, chrono::Utc::now().date_naive());
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     let fail_on = cli.reports.fail_on.unwrap_or(DEFAULT_FAIL_ON);
-    let paths = cli.reports.paths();
-    if paths.asff.is_some() && !account_known {
-        eprintln!("template-scan: note: no --account-id and no CODEBUILD_BUILD_ARN: ASFF findings use account 000000000000; pass --account-id before importing them");
-    }
-    if let Err(e) = findings::cli::write_reports(&report, &paths, &scope) {
-        return fail(Exit::Input, e);
-    }
-    let verdict = findings::evaluate(&report, fail_on);
-    let stdout = match cli.reports.output {
-        OutputFormat::Json => writers::json::render(&report),
-        OutputFormat::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let mut text = writers::text::render(&report, fail_on, Style { color });
-            if stats.skipped > 0 {
-                text.push_str(&format!(
-                    "skipped {} file{} that {} neither templates nor plans\n",
-                    stats.skipped,
-                    if stats.skipped == 1 { "" } else { "s" },
-                    if stats.skipped == 1 { "is" } else { "are" }
-                ));
-            }
-            text.push_str(&match verdict.exit {
-                Exit::Passed => format!("gate passed (--fail-on {fail_on})\n"),
-                Exit::GateFailed => format!(
-                    "gate failed: {} finding{} at or above {fail_on}\n",
-                    verdict.blocking,
-                    if verdict.blocking == 1 { "" } else { "s" }
-                ),
-                _ => format!(
-                    "incomplete: {} file{} could not be scanned\n",
-                    verdict.errors,
-                    if verdict.errors == 1 { "" } else { "s" }
-                ),
-            });
-            text
-        }
+    let notes = if stats.skipped > 0 {
+        format!(
+            "skipped {} file{} that {} neither templates nor plans\n",
+            stats.skipped,
+            if stats.skipped == 1 { "" } else { "s" },
+            if stats.skipped == 1 { "is" } else { "are" }
+        )
+    } else {
+        String::new()
     };
-    let _ = std::io::stdout().lock().write_all(stdout.as_bytes());
+    let verdict = match findings::cli::write_and_print(
+        &report,
+        &cli.reports,
+        fail_on,
+        &destination.scope,
+        destination.account_known,
+        &notes,
+    ) {
+        Ok(verdict) => verdict,
+        Err(e) => return fail(Exit::Input, e),
+    };
     match destination.publish(&report, cli.security_hub.security_hub_archive_resolved) {
         Ok(Some(line)) => eprintln!("template-scan: {line}"),
         Ok(None) => {}
