@@ -3,7 +3,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{report_dir, root, run, stderr, stdout};
+use support::{report_dir, root, run, stderr, stdout_json};
 
 const RADISH: &str = "../shared/samples/terraform-compliance_radish-0.18.2_cucumber.json";
 const RADISH_JUNIT: &str = "../shared/samples/terraform-compliance_radish_junit.xml";
@@ -80,7 +80,7 @@ fn without_the_junit_file_the_failed_step_is_named() {
         &[RADISH, "--output", "json", "--fail-on", "none"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doc = stdout_json(&out);
     let failed: Vec<&Value> = doc["findings"]
         .as_array()
         .unwrap()
@@ -139,7 +139,7 @@ fn checkov_cfn_nag_and_sarif_merge_into_one_report_with_the_inputs_counts() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doc = stdout_json(&out);
     assert_eq!(
         doc["totals"]["failed"],
         checkov_failed + nag_failed + sarif_failed
@@ -183,7 +183,7 @@ fn a_severity_map_overrides_the_builtin_mapping() {
         ],
     );
     assert_eq!(out.status.code(), Some(1));
-    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doc = stdout_json(&out);
     let severities: Vec<(&str, &str)> = doc["findings"]
         .as_array()
         .unwrap()
@@ -240,7 +240,7 @@ fn the_conformity_response_maps_status_and_risk_level() {
         "a VERY_HIGH failure blocks: {}",
         stderr(&out)
     );
-    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doc = stdout_json(&out);
     let findings = doc["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 2);
     let failed = findings

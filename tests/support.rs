@@ -62,6 +62,11 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// What a binary printed with `--output json`.
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(output)).expect("--output json prints JSON")
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

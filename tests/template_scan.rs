@@ -5,13 +5,15 @@ use std::collections::BTreeSet;
 mod support;
 
 use serde_json::Value;
-use support::{report_dir, run, stderr, stdout};
+use support::{report_dir, run, stderr, stdout, stdout_json};
 
 const EXAMPLES: &str = "fixtures/examples";
 
 fn json_findings(output: &std::process::Output) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&stdout(output)).expect("--output json prints JSON");
-    doc["findings"].as_array().cloned().unwrap_or_default()
+    stdout_json(output)["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn failed_at(findings: &[Value], rule: &str, resource: &str) -> Option<Value> {
@@ -161,7 +163,7 @@ fn exceptions_suppress_with_their_reason_and_expired_ones_are_reported() {
             dir.join("junit.xml").to_str().unwrap(),
         ],
     );
-    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doc = stdout_json(&out);
     let findings = doc["findings"].as_array().unwrap();
     let f = failed_at(findings, "S3_BUCKET_SSE_ENABLED", "AssetsBucket").unwrap();
     assert_eq!(f["status"], "suppressed");

@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use support::{report_dir, run, run_with_env, stderr, stdout, Moto};
+use support::{report_dir, run, run_with_env, stderr, stdout, stdout_json, Moto};
 
 fn codebuild_env(moto: &Moto) -> Vec<(&'static str, String)> {
     let mut env = moto.env();
@@ -76,7 +76,7 @@ fn import_reimport_and_archive_against_moto() {
         "template-scan",
         &[template.to_str().unwrap(), "--output", "json"],
     );
-    let local: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let local = stdout_json(&json);
     let expected: BTreeSet<String> = local["findings"]
         .as_array()
         .unwrap()

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_sdk_securityhub::error::ProvideErrorMetadata;
 use clap::Args;
+use findings::cli::ReportArgs;
 use findings::writers::AsffScope;
-use findings::{Report, Status};
+use findings::{Exceptions, Exit, FailOn, Report, Status, Verdict};
 use serde_json::Value;
 
 pub use config::AwsArgs;
@@ -316,4 +317,52 @@ impl Destination {
             },
         )))
     }
+}
+
+/// Why a run ends early: the exit code and the one line to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    pub exit: Exit,
+    pub message: String,
+}
+
+/// The end of every step's run, once its findings are in the report: the account they are
+/// for, the exceptions, the report files and stdout, then the Security Hub import.
+pub fn finish(
+    report: &mut Report,
+    reports: &ReportArgs,
+    hub: &SecurityHubArgs,
+    aws: &AwsArgs,
+    exceptions: Option<&Exceptions>,
+    fail_on: FailOn,
+    notes: &str,
+) -> Result<Verdict, Stop> {
+    let environment = |e: AwsError| Stop {
+        exit: Exit::Environment,
+        message: e.to_string(),
+    };
+    let destination = destination(hub, aws).map_err(environment)?;
+    destination.stamp(report);
+    if let Some(exceptions) = exceptions {
+        exceptions.apply(report, chrono::Utc::now().date_naive());
+    }
+    let verdict = findings::cli::write_and_print(
+        report,
+        reports,
+        fail_on,
+        &destination.scope,
+        destination.account_known,
+        notes,
+    )
+    .map_err(|e| Stop {
+        exit: Exit::Input,
+        message: e.to_string(),
+    })?;
+    if let Some(line) = destination
+        .publish(report, hub.security_hub_archive_resolved)
+        .map_err(environment)?
+    {
+        eprintln!("{}: {line}", report.tool.name);
+    }
+    Ok(verdict)
 }

@@ -214,17 +214,7 @@ pub fn run(cli: Cli) -> Exit {
     };
     report.context = aws_io::context::from_environment();
     let stats = scan::scan(inputs, &set, &options, &mut report);
-    let destination = match aws_io::destination(&cli.security_hub, &cli.aws) {
-        Ok(d) => d,
-        Err(e) => return fail(Exit::Environment, e),
-    };
-    destination.stamp(&mut report);
-    if let Some(exceptions) = &exceptions {
-        exceptions.apply(&mut report, chrono::Utc::now().date_naive());
-    }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-
-    let fail_on = cli.reports.fail_on.unwrap_or(DEFAULT_FAIL_ON);
     let notes = if stats.skipped > 0 {
         format!(
             "skipped {} file{} that {} neither templates nor plans\n",
@@ -235,22 +225,18 @@ pub fn run(cli: Cli) -> Exit {
     } else {
         String::new()
     };
-    let verdict = match findings::cli::write_and_print(
-        &report,
+    let verdict = match aws_io::finish(
+        &mut report,
         &cli.reports,
-        fail_on,
-        &destination.scope,
-        destination.account_known,
+        &cli.security_hub,
+        &cli.aws,
+        exceptions.as_ref(),
+        cli.reports.fail_on.unwrap_or(DEFAULT_FAIL_ON),
         &notes,
     ) {
         Ok(verdict) => verdict,
-        Err(e) => return fail(Exit::Input, e),
+        Err(stop) => return fail(stop.exit, stop.message),
     };
-    match destination.publish(&report, cli.security_hub.security_hub_archive_resolved) {
-        Ok(Some(line)) => eprintln!("template-scan: {line}"),
-        Ok(None) => {}
-        Err(e) => return fail(Exit::Environment, e),
-    }
     if verdict.exit == Exit::Input {
         let first = report
             .findings
