@@ -256,3 +256,179 @@ fn the_conformity_response_maps_status_and_risk_level() {
         .unwrap();
     assert_eq!(passed["status"], "passed");
 }
+
+/// Failed, passed and suppressed results a trivy report holds.
+fn trivy_counts(trivy: &Value) -> (usize, usize, usize) {
+    let (mut failed, mut passed, mut suppressed) = (0, 0, 0);
+    for result in trivy["Results"].as_array().expect("Results") {
+        for m in result["Misconfigurations"].as_array().into_iter().flatten() {
+            match m["Status"].as_str().expect("Status") {
+                "PASS" => passed += 1,
+                "EXCEPTION" => suppressed += 1,
+                _ => failed += 1,
+            }
+        }
+        for list in ["Vulnerabilities", "Secrets", "Licenses"] {
+            failed += result[list].as_array().map_or(0, Vec::len);
+        }
+    }
+    (failed, passed, suppressed)
+}
+
+#[test]
+fn trivy_tfsec_cfn_guard_and_cfn_policy_validator_merge_with_the_inputs_counts() {
+    let inputs = root().join("fixtures/scanner-outputs");
+    let (trivy_failed, trivy_passed, trivy_suppressed) =
+        trivy_counts(&read_json(&inputs.join("trivy.json")));
+    let tfsec = read_json(&inputs.join("tfsec.json"));
+    let tfsec_status = |s: u64| {
+        tfsec["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == s)
+            .count()
+    };
+    let guard = read_json(&inputs.join("cfn-guard.json"));
+    // One finding per failing rule x resource, one passed result per compliant rule x file.
+    let guard_passed: usize = guard
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["compliant"].as_array().unwrap().len())
+        .sum();
+    let cpv = read_json(&inputs.join("cfn-policy-validator.json"));
+    let cpv_failed = cpv["BlockingFindings"].as_array().unwrap().len()
+        + cpv["NonBlockingFindings"].as_array().unwrap().len();
+
+    let dir = report_dir("cucumber-report-merge-more");
+    let out = run(
+        "cucumber-report",
+        &[
+            "fixtures/scanner-outputs/trivy.json",
+            "fixtures/scanner-outputs/tfsec.json",
+            "fixtures/scanner-outputs/cfn-guard.json",
+            "fixtures/scanner-outputs/cfn-policy-validator.json",
+            "--report-dir",
+            dir.to_str().unwrap(),
+            "--output",
+            "json",
+            "--account-id",
+            "123456789012",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    let findings = doc["findings"].as_array().unwrap();
+    let of = |tool: &str, status: &str| {
+        findings
+            .iter()
+            .filter(|f| f["rule_id"].as_str().unwrap().starts_with(tool) && f["status"] == status)
+            .count()
+    };
+    assert_eq!(of("trivy/", "failed"), trivy_failed);
+    assert_eq!(of("trivy/", "passed"), trivy_passed);
+    assert_eq!(of("trivy/", "suppressed"), trivy_suppressed);
+    assert_eq!(of("tfsec/", "failed"), tfsec_status(0));
+    assert_eq!(of("tfsec/", "passed"), tfsec_status(1));
+    assert_eq!(of("tfsec/", "suppressed"), tfsec_status(2));
+    assert_eq!(of("cfn-policy-validator/", "failed"), cpv_failed);
+    assert_eq!(of("cfn-guard/", "passed"), guard_passed);
+
+    // cfn-guard's failures are located in the template with our own parser.
+    let logging = findings
+        .iter()
+        .find(|f| f["rule_id"] == "cfn-guard/S3_BUCKET_LOGGING_ENABLED")
+        .unwrap();
+    assert_eq!(
+        logging["location"]["file"],
+        "fixtures/examples/storage.yaml"
+    );
+    assert_eq!(logging["location"]["resource"], "AssetsBucket");
+    assert_eq!(logging["location"]["line"], 44);
+    // What cfn-policy-validator blocked blocks here too.
+    let missing_version = findings
+        .iter()
+        .find(|f| f["rule_id"] == "cfn-policy-validator/MISSING_VERSION")
+        .unwrap();
+    assert_eq!(missing_version["severity"], "MEDIUM");
+    let invalid_action = findings
+        .iter()
+        .find(|f| f["rule_id"] == "cfn-policy-validator/INVALID_ACTION")
+        .unwrap();
+    assert_eq!(invalid_action["severity"], "HIGH");
+    assert_eq!(
+        invalid_action["location"]["property_path"],
+        "deploy/Statement/1/Action/0"
+    );
+    let tfsec_sg = findings
+        .iter()
+        .find(|f| f["rule_id"] == "tfsec/AVD-AWS-0107")
+        .unwrap();
+    assert_eq!(tfsec_sg["severity"], "CRITICAL");
+    assert_eq!(tfsec_sg["location"]["line"], 12);
+}
+
+#[test]
+fn cfn_guard_yaml_and_json_output_convert_alike() {
+    let convert = |file: &str| {
+        let out = run(
+            "cucumber-report",
+            &[file, "--output", "json", "--fail-on", "none"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let doc = stdout_json(&out);
+        doc["findings"].clone()
+    };
+    let json = convert("fixtures/scanner-outputs/cfn-guard.json");
+    assert!(json.as_array().unwrap().len() > 5);
+    assert_eq!(json, convert("fixtures/scanner-outputs/cfn-guard.yaml"));
+}
+
+#[test]
+fn a_secret_trivy_found_is_not_copied_into_any_report() {
+    let dir = report_dir("cucumber-report-trivy-secret");
+    let secret = "AKIAZZZZTESTSECRET42";
+    let input = dir.join("trivy-secret.json");
+    let report = serde_json::json!({
+        "SchemaVersion": 2,
+        "ArtifactName": ".",
+        "ArtifactType": "filesystem",
+        "Results": [{
+            "Target": "deploy.sh",
+            "Class": "secret",
+            "Secrets": [{
+                "RuleID": "aws-access-key-id",
+                "Category": "AWS",
+                "Severity": "CRITICAL",
+                "Title": "AWS Access Key ID",
+                "StartLine": 3,
+                "EndLine": 3,
+                "Code": {"Lines": [{"Number": 3, "Content": format!("export KEY={secret}"), "IsCause": true}]},
+                "Match": format!("export KEY={secret}")
+            }]
+        }]
+    });
+    std::fs::write(&input, report.to_string()).unwrap();
+    let reports = dir.join("reports");
+    let out = run(
+        "cucumber-report",
+        &[
+            input.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+            "--account-id",
+            "123456789012",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
+    assert!(!stderr(&out).contains(secret));
+    let mut written = 0;
+    for entry in std::fs::read_dir(&reports).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(!text.contains(secret));
+        written += 1;
+    }
+    assert!(written >= 5, "every report format was written");
+}

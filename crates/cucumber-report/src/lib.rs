@@ -51,7 +51,8 @@ Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment
 #[command(name = "cucumber-report", version, about, after_help = EXAMPLES)]
 pub struct Cli {
     /// Scanner output files: Cucumber JSON (radish / terraform-compliance included), JUnit
-    /// XML, checkov JSON, cfn_nag JSON, SARIF, Conformity template scanner JSON. The format
+    /// XML, checkov, cfn_nag, trivy and tfsec JSON, cfn-guard structured output (JSON or
+    /// YAML), cfn-policy-validator JSON, SARIF, Conformity template scanner JSON. The format
     /// is recognised from the content.
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<PathBuf>,
@@ -104,6 +105,9 @@ pub fn convert(
     let mut index = inputs::cucumber::Index::new();
     for (path, text, format) in &read {
         let json = || {
+            if *format == FormatName::CfnGuard && !text.trim_start().starts_with(['[', '{']) {
+                return inputs::parse_yaml(path, text);
+            }
             serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
                 InputError::new(
                     path,
@@ -125,6 +129,12 @@ pub fn convert(
             FormatName::CfnNag => inputs::cfn_nag::convert(path, &json()?, &mut sink)?,
             FormatName::Sarif => inputs::sarif::convert(path, &json()?, &mut sink)?,
             FormatName::Conformity => inputs::conformity::convert(path, &json()?, &mut sink)?,
+            FormatName::Trivy => inputs::trivy::convert(path, &json()?, &mut sink)?,
+            FormatName::Tfsec => inputs::tfsec::convert(path, &json()?, &mut sink)?,
+            FormatName::CfnGuard => inputs::cfn_guard::convert(path, &json()?, &mut sink)?,
+            FormatName::CfnPolicyValidator => {
+                inputs::cfn_policy_validator::convert(path, &json()?, &mut sink)?
+            }
             FormatName::Junit => {
                 let cases = inputs::junit::parse(path, text)?;
                 let companion = !cases.is_empty()

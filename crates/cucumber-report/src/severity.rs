@@ -8,6 +8,13 @@
 //! | SARIF | `security-severity` >= 9 / >= 7 / >= 4 / > 0 | CRITICAL / HIGH / MEDIUM / LOW |
 //! | SARIF | level error / warning / note / none | HIGH / MEDIUM / LOW / INFORMATIONAL |
 //! | Conformity | risk-level EXTREME / VERY_HIGH / HIGH / MEDIUM / LOW | CRITICAL / CRITICAL / HIGH / MEDIUM / LOW |
+//! | trivy | `Severity` CRITICAL / HIGH / MEDIUM / LOW | the same |
+//! | trivy | UNKNOWN (a vulnerability nobody scored yet) | MEDIUM |
+//! | tfsec | `severity` CRITICAL / HIGH / MEDIUM / LOW | the same |
+//! | tfsec (before 1.0) | ERROR / WARNING / INFO | HIGH / MEDIUM / LOW |
+//! | cfn-guard | (Guard rules carry no severity) | HIGH |
+//! | cfn-policy-validator | findingType ERROR / SECURITY_WARNING / WARNING / SUGGESTION | HIGH / HIGH / MEDIUM / LOW |
+//! | cfn-policy-validator | a finding among its BlockingFindings | at least HIGH |
 //! | JUnit | a failing or erroring test case | HIGH |
 //! | Cucumber | a scenario tag @critical, @high, @medium, @low, @informational | that severity |
 //! | Cucumber | no such tag | HIGH |
@@ -140,6 +147,23 @@ mod tests {
         std::fs::write(&path, "checkov:\n  CKV_AWS_18: urgent\n").unwrap();
         let err = SeverityMap::load(path.to_str().unwrap()).unwrap_err();
         assert_eq!(err.line, Some(2));
+    }
+
+    /// The README shows users the same table this module documents.
+    #[test]
+    fn the_readme_table_is_this_modules_table() {
+        let table = |text: &str, prefix: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(prefix))
+                .skip_while(|l| !l.starts_with("| tool | their value | ours |"))
+                .take_while(|l| l.starts_with('|'))
+                .map(str::to_owned)
+                .collect()
+        };
+        let ours = table(include_str!("severity.rs"), "//! ");
+        let readme = table(include_str!("../../../README.md"), "");
+        assert!(ours.len() > 10);
+        assert_eq!(ours, readme, "update the severity table in README.md");
     }
 
     #[test]

@@ -15,6 +15,10 @@ fn help_names_every_input_format_and_version_works() {
         "cfn-nag",
         "sarif",
         "conformity",
+        "trivy",
+        "tfsec",
+        "cfn-guard",
+        "cfn-policy-validator",
     ] {
         assert!(text.contains(format), "--help does not mention {format}");
     }

@@ -3,7 +3,6 @@
 
 pub mod discover;
 pub mod guard;
-pub mod results;
 pub mod rules;
 pub mod scan;
 

@@ -321,6 +321,25 @@ impl RuleSet {
     }
 }
 
+/// Whether a rule applies to a kind of document.
+pub fn applies(applies_to: AppliesTo, kind: cfn::DocumentKind) -> bool {
+    use cfn::DocumentKind::*;
+    match applies_to {
+        AppliesTo::Any => true,
+        AppliesTo::CloudFormation => matches!(kind, CloudFormation | Sam),
+        AppliesTo::Terraform => kind == TerraformPlan,
+    }
+}
+
+/// The rules files that apply to a kind of document.
+pub fn rules_for(set: &RuleSet, kind: cfn::DocumentKind) -> Vec<&str> {
+    set.files
+        .iter()
+        .filter(|f| applies(f.applies_to, kind))
+        .map(|f| f.content.as_str())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use rayon::prelude::*;
 
 use crate::discover::Input;
 use crate::guard::{self, GuardFailure};
-use crate::results::{self, Owner};
 use crate::rules::{AppliesTo, RuleSet};
+use guard_report::{identity, location, merge_messages, Owner};
 
 pub const TOOL: &str = "template-scan";
 /// The rule id of findings about files that could not be scanned.
@@ -143,7 +143,7 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
         let docs: Vec<&Loaded> = loaded
             .iter()
             .filter(|l| {
-                results::applies(
+                crate::rules::applies(
                     if class == DocumentKind::TerraformPlan {
                         AppliesTo::Terraform
                     } else {
@@ -153,7 +153,7 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
                 )
             })
             .collect();
-        let files = results::rules_for(rules, class);
+        let files = crate::rules::rules_for(rules, class);
         if docs.is_empty() || files.is_empty() {
             continue;
         }
@@ -222,37 +222,6 @@ fn error_finding(file: &str, message: String, at: Option<(u32, u32)>) -> Finding
     }
 }
 
-fn location(file: &str, root: &Node, owner: Option<&Owner>, path: &str) -> Location {
-    let pos = if path.is_empty() {
-        owner.map_or(root.pos, |o| o.pos)
-    } else {
-        results::position(root, path)
-    };
-    Location {
-        file: file.to_owned(),
-        line: Some(pos.line),
-        column: Some(pos.column),
-        resource: owner.map(|o| o.id.clone()),
-        resource_type: owner.and_then(|o| o.resource_type.clone()),
-        property_path: (!path.is_empty()).then(|| path.to_owned()),
-    }
-}
-
-/// The id of a rule x resource check does not depend on which of its properties failed, so
-/// fixing one of two problems keeps the finding (and its Security Hub record) the same.
-fn identity(location: &Location, owner: Option<&Owner>) -> Location {
-    Location {
-        property_path: owner
-            .map(|o| o.path.clone())
-            .or_else(|| location.property_path.clone()),
-        ..Location {
-            file: location.file.clone(),
-            resource: location.resource.clone(),
-            ..Location::default()
-        }
-    }
-}
-
 fn findings_of(
     doc: &Loaded,
     file_report: &serde_json::Value,
@@ -260,11 +229,11 @@ fn findings_of(
     options: &Options,
 ) -> Vec<Finding> {
     let file = &doc.input.display;
-    let (failures, compliant) = results::read_report(file_report);
+    let (failures, compliant) = guard_report::read_report(file_report);
     let mut out = Vec::new();
     let mut failed_pairs: BTreeSet<(String, String)> = BTreeSet::new();
 
-    for ((rule_id, _), (owner, failures)) in results::group(&doc.root, failures) {
+    for ((rule_id, _), (owner, failures)) in guard_report::group(&doc.root, failures) {
         let Some(meta) = rules.rules.get(&rule_id) else {
             continue;
         };
@@ -294,7 +263,7 @@ fn findings_of(
     // for user rules, which Guard reports only as compliant or not for the whole file.
     let resources = cfn::resources(&doc.root);
     for meta in rules.rules.values() {
-        if !results::applies(meta.applies_to, doc.kind) {
+        if !crate::rules::applies(meta.applies_to, doc.kind) {
             continue;
         }
         if meta.resource_types.is_empty() {
@@ -329,23 +298,6 @@ fn findings_of(
         }
     }
     out
-}
-
-/// Joins the messages of one rule x resource, dropping any that another one already says
-/// (Guard repeats the bare detail of a clause that also has the rule's own message).
-fn merge_messages<'a>(messages: impl Iterator<Item = &'a str>) -> String {
-    let all: Vec<&str> = messages.collect();
-    let mut kept: Vec<&str> = Vec::new();
-    for (i, m) in all.iter().enumerate() {
-        let said_elsewhere = all
-            .iter()
-            .enumerate()
-            .any(|(j, other)| j != i && other.len() > m.len() && other.contains(m));
-        if !said_elsewhere && !kept.contains(m) {
-            kept.push(m);
-        }
-    }
-    kept.join("; ")
 }
 
 fn passed(rule_id: &str, severity: Severity, location: Location, owner: Option<&Owner>) -> Finding {
@@ -404,7 +356,7 @@ fn apply_inline(
 mod tests {
     #[test]
     fn merged_messages_say_each_thing_once() {
-        let merged = super::merge_messages(
+        let merged = guard_report::merge_messages(
             [
                 "`A` is `x`",
                 "rule says no: `A` is `x`",

@@ -1,12 +1,16 @@
 //! One module per input format. Each reads a file and adds findings (and the rules they
 //! belong to) to the report through a [`Sink`].
 
+pub mod cfn_guard;
 pub mod cfn_nag;
+pub mod cfn_policy_validator;
 pub mod checkov;
 pub mod conformity;
 pub mod cucumber;
 pub mod junit;
 pub mod sarif;
+pub mod tfsec;
+pub mod trivy;
 
 use std::fmt;
 
@@ -32,6 +36,14 @@ pub enum FormatName {
     Sarif,
     /// Trend Micro Conformity template scanner response.
     Conformity,
+    /// `trivy --format json`: misconfigurations, vulnerabilities, secrets, licenses.
+    Trivy,
+    /// `tfsec --format json`.
+    Tfsec,
+    /// `cfn-guard validate --structured`, JSON or YAML.
+    CfnGuard,
+    /// cfn-policy-validator's report (BlockingFindings / NonBlockingFindings).
+    CfnPolicyValidator,
 }
 
 impl fmt::Display for FormatName {
@@ -43,6 +55,10 @@ impl fmt::Display for FormatName {
             FormatName::CfnNag => "cfn_nag JSON",
             FormatName::Sarif => "SARIF",
             FormatName::Conformity => "Conformity template scanner JSON",
+            FormatName::Trivy => "trivy JSON",
+            FormatName::Tfsec => "tfsec JSON",
+            FormatName::CfnGuard => "cfn-guard structured output",
+            FormatName::CfnPolicyValidator => "cfn-policy-validator JSON",
         })
     }
 }
@@ -53,13 +69,20 @@ pub fn detect(path: &str, text: &str) -> Result<FormatName, InputError> {
     if trimmed.starts_with('<') {
         return Ok(FormatName::Junit);
     }
-    let json: Value = serde_json::from_str(trimmed).map_err(|e| {
-        InputError::new(
-            path,
-            Some(e.line() as u32),
-            format!("neither XML nor JSON: {e}; pass --from if this is a known format"),
-        )
-    })?;
+    let json: Value = match serde_json::from_str(trimmed) {
+        Ok(json) => json,
+        // cfn-guard's YAML output is the only YAML input.
+        Err(e) => match parse_yaml(path, text) {
+            Ok(yaml) if is_guard(&yaml) => return Ok(FormatName::CfnGuard),
+            _ => {
+                return Err(InputError::new(
+                    path,
+                    Some(e.line() as u32),
+                    format!("neither XML nor JSON: {e}; pass --from if this is a known format"),
+                ))
+            }
+        },
+    };
     let first = json.as_array().and_then(|a| a.first());
     if json.get("runs").is_some() && json.get("version").is_some() {
         return Ok(FormatName::Sarif);
@@ -71,6 +94,27 @@ pub fn detect(path: &str, text: &str) -> Result<FormatName, InputError> {
     }
     if first.is_some_and(|f| f.get("file_results").is_some() && f.get("filename").is_some()) {
         return Ok(FormatName::CfnNag);
+    }
+    if is_guard(&json) {
+        return Ok(FormatName::CfnGuard);
+    }
+    if json.get("BlockingFindings").is_some() && json.get("NonBlockingFindings").is_some() {
+        return Ok(FormatName::CfnPolicyValidator);
+    }
+    if json.get("SchemaVersion").is_some() && json.get("ArtifactName").is_some()
+        || first.is_some_and(|f| f.get("Target").is_some() && f.get("Class").is_some())
+    {
+        return Ok(FormatName::Trivy);
+    }
+    // tfsec: `{"results": [...]}` alone, `null` when nothing failed.
+    if json.as_object().is_some_and(|o| o.len() == 1)
+        && match json.get("results") {
+            Some(Value::Null) => true,
+            Some(Value::Array(r)) => r.first().is_none_or(|r| r.get("rule_id").is_some()),
+            _ => false,
+        }
+    {
+        return Ok(FormatName::Tfsec);
     }
     let data = json
         .get("data")
@@ -85,8 +129,24 @@ pub fn detect(path: &str, text: &str) -> Result<FormatName, InputError> {
     Err(InputError::new(
         path,
         None,
-        "not a format cucumber-report reads (Cucumber JSON, JUnit XML, checkov JSON, cfn_nag JSON, SARIF, Conformity JSON)".into(),
+        "not a format cucumber-report reads (Cucumber JSON, JUnit XML, checkov, cfn_nag, trivy, tfsec, cfn-guard, cfn-policy-validator, SARIF, Conformity)".into(),
     ))
+}
+
+/// cfn-guard's structured report: file reports with `not_compliant` and `compliant`.
+fn is_guard(json: &Value) -> bool {
+    let first = match json {
+        Value::Array(items) => items.first(),
+        single => Some(single),
+    };
+    first.is_some_and(|f| f.get("not_compliant").is_some() && f.get("name").is_some())
+}
+
+/// A YAML input (cfn-guard's `--output-format yaml`) as JSON.
+pub fn parse_yaml(path: &str, text: &str) -> Result<Value, InputError> {
+    let doc = spanned::load(text, spanned::Format::Yaml, spanned::Limits::default())
+        .map_err(|e| InputError::new(path, Some(e.line), e.message))?;
+    Ok(doc.to_json())
 }
 
 /// Where converters put what they read.
@@ -115,6 +175,14 @@ pub struct Item {
 impl Sink<'_> {
     /// Adds one result as a finding, registering its rule the first time it is seen.
     pub fn add(&mut self, item: Item) -> String {
+        let identity = item.location.clone();
+        self.add_as(item, &identity)
+    }
+
+    /// [`Sink::add`] with the finding's id taken from `identity` instead of its location, for
+    /// tools whose location names the failing property while the finding is about the
+    /// resource.
+    pub fn add_as(&mut self, item: Item, identity: &Location) -> String {
         let rule_id = format!("{}/{}", item.tool, item.rule);
         self.report
             .rules
@@ -130,7 +198,7 @@ impl Sink<'_> {
                 remediation_url: item.url.clone(),
                 compliance: Vec::new(),
             });
-        let id = Finding::stable_id(&item.tool, &item.rule, &item.location);
+        let id = Finding::stable_id(&item.tool, &item.rule, identity);
         let (status, suppression) = match (item.status, item.suppression) {
             (Status::Suppressed, reason) => (
                 Status::Suppressed,
@@ -166,4 +234,59 @@ pub fn display_path(path: &str) -> String {
         }
     }
     path.strip_prefix("./").unwrap_or(&path).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_every_format_from_its_content() {
+        let cases = [
+            (r#"{"version": "2.1.0", "runs": []}"#, FormatName::Sarif),
+            (
+                r#"{"check_type": "terraform", "results": {}}"#,
+                FormatName::Checkov,
+            ),
+            (
+                r#"[{"filename": "t.yaml", "file_results": {}}]"#,
+                FormatName::CfnNag,
+            ),
+            (
+                r#"{"data": [{"type": "checks", "attributes": {}}]}"#,
+                FormatName::Conformity,
+            ),
+            (
+                r#"[{"keyword": "Feature", "elements": []}]"#,
+                FormatName::Cucumber,
+            ),
+            (
+                r#"{"SchemaVersion": 2, "ArtifactName": ".", "Results": []}"#,
+                FormatName::Trivy,
+            ),
+            (r#"{"results": null}"#, FormatName::Tfsec),
+            (
+                r#"{"results": [{"rule_id": "AVD-AWS-0086"}]}"#,
+                FormatName::Tfsec,
+            ),
+            (
+                r#"[{"name": "t.yaml", "status": "PASS", "not_compliant": []}]"#,
+                FormatName::CfnGuard,
+            ),
+            (
+                "- name: t.yaml\n  status: PASS\n  not_compliant: []\n",
+                FormatName::CfnGuard,
+            ),
+            (
+                r#"{"BlockingFindings": [], "NonBlockingFindings": []}"#,
+                FormatName::CfnPolicyValidator,
+            ),
+            ("<testsuites/>", FormatName::Junit),
+        ];
+        for (text, format) in cases {
+            assert_eq!(detect("x", text).unwrap(), format, "{text}");
+        }
+        assert!(detect("x", r#"{"results": {"a": 1}}"#).is_err());
+        assert!(detect("x", "key: value\n").is_err());
+    }
 }

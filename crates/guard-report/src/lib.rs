@@ -1,4 +1,6 @@
-//! Reads cfn-guard's structured report and turns it into findings located with `crates/cfn`.
+//! Reads cfn-guard's structured report (`--output-format json --structured`, or the same
+//! value from its library) and locates each failure with `crates/cfn`. template-scan reads
+//! the reports of the Guard it embeds; cucumber-report reads those of a cfn-guard CLI run.
 //!
 //! Guard's own line/column output is 0-based and often `L:0,C:<offset>` for JSON input, so
 //! only the failing property *path* is taken from its report (`/Resources/Bucket/Properties/
@@ -10,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use cfn::{Node, Pos};
 use serde_json::Value;
 
-use crate::rules::{AppliesTo, RuleSet};
+use findings::Location;
 
 /// One failing check, as Guard reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -348,23 +350,52 @@ pub fn group(root: &Node, failures: Vec<Failure>) -> Groups {
     groups
 }
 
-/// Whether a rule applies to a kind of document.
-pub fn applies(applies_to: AppliesTo, kind: cfn::DocumentKind) -> bool {
-    use cfn::DocumentKind::*;
-    match applies_to {
-        AppliesTo::Any => true,
-        AppliesTo::CloudFormation => matches!(kind, CloudFormation | Sam),
-        AppliesTo::Terraform => kind == TerraformPlan,
+pub fn location(file: &str, root: &Node, owner: Option<&Owner>, path: &str) -> Location {
+    let pos = if path.is_empty() {
+        owner.map_or(root.pos, |o| o.pos)
+    } else {
+        position(root, path)
+    };
+    Location {
+        file: file.to_owned(),
+        line: Some(pos.line),
+        column: Some(pos.column),
+        resource: owner.map(|o| o.id.clone()),
+        resource_type: owner.and_then(|o| o.resource_type.clone()),
+        property_path: (!path.is_empty()).then(|| path.to_owned()),
     }
 }
 
-/// The rules files that apply to a kind of document.
-pub fn rules_for(set: &RuleSet, kind: cfn::DocumentKind) -> Vec<&str> {
-    set.files
-        .iter()
-        .filter(|f| applies(f.applies_to, kind))
-        .map(|f| f.content.as_str())
-        .collect()
+/// The id of a rule x resource check does not depend on which of its properties failed, so
+/// fixing one of two problems keeps the finding (and its Security Hub record) the same.
+pub fn identity(location: &Location, owner: Option<&Owner>) -> Location {
+    Location {
+        property_path: owner
+            .map(|o| o.path.clone())
+            .or_else(|| location.property_path.clone()),
+        ..Location {
+            file: location.file.clone(),
+            resource: location.resource.clone(),
+            ..Location::default()
+        }
+    }
+}
+
+/// Joins the messages of one rule x resource, dropping any that another one already says
+/// (Guard repeats the bare detail of a clause that also has the rule's own message).
+pub fn merge_messages<'a>(messages: impl Iterator<Item = &'a str>) -> String {
+    let all: Vec<&str> = messages.collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for (i, m) in all.iter().enumerate() {
+        let said_elsewhere = all
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && other.len() > m.len() && other.contains(m));
+        if !said_elsewhere && !kept.contains(m) {
+            kept.push(m);
+        }
+    }
+    kept.join("; ")
 }
 
 #[cfg(test)]
