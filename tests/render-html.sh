@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Renders HTML reports in headless Chromium (Debian's chromium package), takes a screenshot of
+# each next to it (FILE.png), and one more with the "failed" filter chosen (FILE.failed.png),
+# and fails if a page logs anything to the console or no screenshot comes out.
+#
+#   tests/render-html.sh reports/report.html ...
+#
+# Installs chromium with apt-get when it is missing (CI runs as root on Debian).
+set -euo pipefail
+
+if (($# == 0)); then
+  echo "usage: $0 FILE.html..." >&2
+  exit 2
+fi
+if ! command -v chromium >/dev/null; then
+  echo "== installing Debian's chromium (needed to render the HTML reports)"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+    echo "chromium is missing and could not be installed: run 'apt-get install chromium' (Debian) and retry" >&2
+    exit 1
+  fi
+fi
+
+profile="$(mktemp -d)"
+trap 'rm -rf "$profile"' EXIT
+
+render() { # page.html screenshot.png
+  local log="$profile/log"
+  # No network, no first-run work: the page must render from the file alone.
+  if ! timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile/data" --enable-logging=stderr --v=0 --window-size=1280,2000 \
+    --screenshot="$2" "file://$(realpath "$1")" 2>"$log"; then
+    cat "$log" >&2
+    echo "chromium failed on $1" >&2
+    return 1
+  fi
+  if grep -q ':CONSOLE' "$log"; then
+    grep ':CONSOLE' "$log" >&2
+    echo "$1 logs to the browser console" >&2
+    return 1
+  fi
+  if [[ ! -s "$2" ]]; then
+    echo "no screenshot of $1" >&2
+    return 1
+  fi
+  echo "rendered $1 -> $2"
+}
+
+for page in "$@"; do
+  render "$page" "$page.png"
+  # The same page with the "failed" filter chosen: pure CSS, no script.
+  filtered="$profile/$(basename "$page")"
+  sed 's/ id="st-all" aria-label="show all" checked>/ id="st-all" aria-label="show all">/; s/ id="st-failed" aria-label="show failed">/ id="st-failed" aria-label="show failed" checked>/' \
+    "$page" >"$filtered"
+  grep -q 'id="st-failed" aria-label="show failed" checked' "$filtered" || {
+    echo "$page has no status filter" >&2
+    exit 1
+  }
+  render "$filtered" "$page.failed.png"
+done
