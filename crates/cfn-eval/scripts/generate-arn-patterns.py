@@ -90,7 +90,7 @@ RESOURCE_ALIASES = {
     ("s3", "bucket"): "bucket",
     ("s3", "accesspoint"): "accesspoint",
     ("s3", "multiregionaccesspoint"): "multiregionaccesspoint",
-    ("s3tables", "tablebucket"): "tablebucket",
+    ("s3tables", "tablebucket"): "TableBucket",
     ("sqs", "queue"): "queue",
     ("dynamodb", "globaltable"): "table",
     ("elasticloadbalancing", "loadbalancer"): "loadbalancer/app/",
@@ -168,7 +168,7 @@ def main(iam_path, schemas_dir):
         # <part of the type name>Arn are the resource's own ARN (not StreamArn, SnsTopicArn).
         read_only = [p.split("/")[2] for p in schema.get("readOnlyProperties", [])
                      if p.count("/") == 2]
-        own = lambda a: a == "Arn" or (a.endswith("Arn") and norm(a[:-3]) and norm(resource).endswith(norm(a[:-3])))
+        own = lambda a: a == "Arn" or (a.lower().endswith("arn") and norm(a[:-3]) and norm(resource).endswith(norm(a[:-3])))
         attributes = sorted(set(a for a in read_only if own(a)))
         primary = [p.split("/")[2] for p in schema.get("primaryIdentifier", []) if p.count("/") == 2]
         ref_is_arn = type_name in REF_RETURNS_ARN or (len(primary) == 1 and own(primary[0]))

@@ -79,13 +79,21 @@ const INTRINSICS: [&str; 19] = [
 ];
 
 /// Resource types whose `Ref` is a name property when it is set (else the logical id).
-const NAME_HINTS: [(&str, &str); 6] = [
+const NAME_HINTS: [(&str, &str); 14] = [
     ("AWS::S3::Bucket", "BucketName"),
     ("AWS::Lambda::Function", "FunctionName"),
     ("AWS::IAM::Role", "RoleName"),
     ("AWS::IAM::User", "UserName"),
     ("AWS::IAM::Group", "GroupName"),
     ("AWS::SQS::Queue", "QueueName"),
+    ("AWS::SSM::Parameter", "Name"),
+    ("AWS::Backup::BackupVault", "BackupVaultName"),
+    ("AWS::S3Tables::TableBucket", "TableBucketName"),
+    ("AWS::ApiGateway::RestApi", "Name"),
+    ("AWS::CloudTrail::EventDataStore", "Name"),
+    ("AWS::CloudTrail::Dashboard", "Name"),
+    ("AWS::S3Express::AccessPoint", "Name"),
+    ("AWS::CodeArtifact::Domain", "DomainName"),
 ];
 
 fn name_hint(resource_type: &str) -> Option<&'static str> {
@@ -691,7 +699,8 @@ impl<'t> Evaluator<'t> {
         trail: &Trail,
     ) -> Result<Json, EvalError> {
         let resource_type = self.resource_type(logical, resource, trail)?;
-        if let Some(arn) = self.arn(logical, logical, resource, &resource_type, None, trail)? {
+        let name = self.name_of(logical, resource, &resource_type, trail)?;
+        if let Some(arn) = self.arn(logical, &name, resource, &resource_type, None, trail)? {
             return Ok(Json::String(arn));
         }
         match resource_type.as_str() {
@@ -718,6 +727,22 @@ impl<'t> Evaluator<'t> {
             }
         }
         Ok(Json::String(logical.to_owned()))
+    }
+
+    /// The name a resource will have: its name property when set, else its logical id.
+    fn name_of(
+        &self,
+        logical: &str,
+        resource: &Node,
+        resource_type: &str,
+        trail: &Trail,
+    ) -> Result<String, EvalError> {
+        Ok(match name_hint(resource_type) {
+            Some(property) => self
+                .followed_string(logical, resource, property, trail)?
+                .unwrap_or_else(|| logical.to_owned()),
+            None => logical.to_owned(),
+        })
     }
 
     /// The ARN of a template resource for `Ref` (`attribute` None) or `Fn::GetAtt`, from
@@ -815,12 +840,7 @@ impl<'t> Evaluator<'t> {
             )
         })?;
         let resource_type = self.resource_type(logical, resource, trail)?;
-        let name = match name_hint(&resource_type) {
-            Some(property) => self
-                .followed_string(logical, resource, property, trail)?
-                .unwrap_or_else(|| logical.to_owned()),
-            None => logical.to_owned(),
-        };
+        let name = self.name_of(logical, resource, &resource_type, trail)?;
         if let Some(arn) = self.arn(
             logical,
             &name,
@@ -841,6 +861,21 @@ impl<'t> Evaluator<'t> {
                     "Fn::GetAtt {logical}.{attribute}: a custom resource's attributes come from its function and cannot be known before deployment; exclude the policy's resource type with --exclude-resource-types if needed"
                 ),
             ));
+        }
+        // Attributes known from the resource itself.
+        match (resource_type.as_str(), attribute) {
+            ("AWS::CodeArtifact::Domain", "Name") => return Ok(Json::String(name)),
+            ("AWS::CodeArtifact::Domain", "Owner") => {
+                return Ok(Json::String(self.account.account_id.clone()))
+            }
+            ("AWS::S3Express::AccessPoint", "NetworkOrigin") => {
+                let vpc = resource
+                    .get("Properties")
+                    .and_then(|p| p.get("VpcConfiguration"))
+                    .is_some();
+                return Ok(Json::String(if vpc { "VPC" } else { "Internet" }.into()));
+            }
+            _ => {}
         }
         // An attribute that is also a property (or a nested one: MasterUserSecret.SecretArn).
         let mut parts = attribute.split('.');

@@ -109,3 +109,12 @@ fn the_url_suffix_follows_the_partition() {
     );
     assert_eq!(account("eu-west-1", "aws").url_suffix(), "amazonaws.com");
 }
+
+#[test]
+fn malformed_sub_is_an_error() {
+    let t = "Resources:\n  X:\n    Type: AWS::S3::Bucket\n    Properties:\n      A: {'Fn::Sub': {Ref: Invalid}}\n      B: {'Fn::Sub': ['www.${Domain}', {Domain: abc}, '3rd']}\n      C: {'Fn::Sub': ['www.${Domain}', 'Domain']}\n      D: {'Fn::Sub': [['www.${Domain}'], {Domain: abc}]}\n";
+    for k in ["A", "B", "C", "D"] {
+        let err = eval_in(t, &["Resources", "X", "Properties", k], &[]).unwrap_err();
+        assert!(err.message.contains("Fn::Sub"), "{k}: {err}");
+    }
+}

@@ -1,0 +1,205 @@
+//! `iam-policy-validate`: every IAM policy of a CloudFormation template, extracted and
+//! resolved offline. `parse` prints them in cfn-policy-validator's parse JSON, so pipelines
+//! built on it can switch by changing the command.
+
+pub mod extract;
+pub mod props;
+pub mod resource_policies;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use cfn_eval::{Account, Options};
+use clap::{Args, Parser, Subcommand};
+use findings::Exit;
+use serde_json::Value as Json;
+
+use crate::extract::Settings;
+
+const EXAMPLES: &str = "\
+Examples:
+  iam-policy-validate parse --template-path template.yaml --region eu-west-1
+  iam-policy-validate parse --template-path t.yaml --parameters Env=prod Ids=a,b \\
+      --account-id 111122223333 --partition aws-cn --region cn-north-1
+
+Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment error.";
+
+/// Extract, resolve and check every IAM policy of a CloudFormation template.
+#[derive(Debug, Parser)]
+#[command(name = "iam-policy-validate", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every policy of the template, resolved, as cfn-policy-validator's parse JSON.
+    /// Needs no AWS credentials.
+    Parse(TemplateArgs),
+}
+
+/// Which template, evaluated where: the flags of cfn-policy-validator, plus the account and
+/// partition that it reads from AWS.
+#[derive(Debug, Clone, Args)]
+pub struct TemplateArgs {
+    /// The CloudFormation template (YAML or JSON).
+    #[arg(long, value_name = "FILE")]
+    pub template_path: PathBuf,
+
+    /// Region the template is deployed to [default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Account id the template is deployed to [default: 123456789012, with a notice].
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Partition [default: from the region: aws-cn for cn-*, aws-us-gov for us-gov-*, else aws].
+    #[arg(long, value_name = "PARTITION")]
+    pub partition: Option<String>,
+
+    /// Parameter values: Key=Value ... (a CommaDelimitedList value is split on commas).
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
+    pub parameters: Vec<String>,
+
+    /// A CodePipeline template configuration file ({"Parameters": {...}}); --parameters win.
+    #[arg(long, value_name = "FILE")]
+    pub template_configuration_file: Option<PathBuf>,
+
+    /// Resource types to leave out, comma-separated (AWS::SQS::QueuePolicy,...).
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    pub exclude_resource_types: Vec<String>,
+
+    /// Accept {{resolve:ssm:NAME}} dynamic references without a version.
+    #[arg(long)]
+    pub allow_dynamic_ref_without_version: bool,
+}
+
+fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
+    eprintln!("iam-policy-validate: error: {message}");
+    exit
+}
+
+fn notice(message: impl std::fmt::Display) {
+    eprintln!("iam-policy-validate: notice: {message}");
+}
+
+/// The account, region and partition to evaluate with, and notices about defaults.
+pub fn account(args: &TemplateArgs) -> (Account, Vec<String>) {
+    let mut notices = Vec::new();
+    let region = args
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
+        .or_else(|| {
+            std::env::var("AWS_DEFAULT_REGION")
+                .ok()
+                .filter(|r| !r.is_empty())
+        })
+        .unwrap_or_else(|| {
+            notices.push("no --region or AWS_REGION: evaluating for us-east-1".to_owned());
+            "us-east-1".into()
+        });
+    let partition = args.partition.clone().unwrap_or_else(|| {
+        if region.starts_with("cn-") {
+            "aws-cn".into()
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov".into()
+        } else {
+            "aws".into()
+        }
+    });
+    let account_id = args.account_id.clone().unwrap_or_else(|| {
+        notices.push(
+            "no --account-id: evaluating for account 123456789012 (ARNs of this template's resources use it)"
+                .to_owned(),
+        );
+        "123456789012".into()
+    });
+    (
+        Account {
+            partition,
+            region,
+            account_id,
+        },
+        notices,
+    )
+}
+
+/// Parameter values from the template configuration file, then `--parameters`.
+pub fn parameter_values(args: &TemplateArgs) -> Result<BTreeMap<String, Json>, String> {
+    let mut values = BTreeMap::new();
+    if let Some(path) = &args.template_configuration_file {
+        let shown = path.display();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+        let json: Json = serde_json::from_str(&text)
+            .map_err(|e| format!("{shown}:{}: not JSON: {e}", e.line()))?;
+        if let Some(parameters) = json.get("Parameters") {
+            let map = parameters.as_object().ok_or_else(|| {
+                format!("{shown}: Parameters must be a map of parameter names to values")
+            })?;
+            for (k, v) in map {
+                let value = match v {
+                    Json::String(_) => v.clone(),
+                    Json::Number(n) => Json::String(n.to_string()),
+                    Json::Bool(b) => Json::String(b.to_string()),
+                    _ => return Err(format!("{shown}: parameter {k} must be a string")),
+                };
+                values.insert(k.clone(), value);
+            }
+        }
+    }
+    for pair in &args.parameters {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--parameters takes KEY=VALUE pairs; `{pair}` has no `=`"))?;
+        values.insert(k.to_owned(), Json::String(v.to_owned()));
+    }
+    Ok(values)
+}
+
+/// Reads and extracts the template; errors are one line for exit 2.
+pub fn extract(args: &TemplateArgs) -> Result<(extract::Extraction, Vec<String>), String> {
+    let (account, mut notices) = account(args);
+    let values = parameter_values(args)?;
+    let shown = args.template_path.display().to_string();
+    let text = std::fs::read_to_string(&args.template_path)
+        .map_err(|e| format!("{shown}: cannot read the template: {e}"))?;
+    let root = cfn::load(&shown, &text, cfn::Limits::default()).map_err(|e| e.to_string())?;
+    let settings = Settings {
+        options: Options {
+            allow_dynamic_ref_without_version: args.allow_dynamic_ref_without_version,
+        },
+        excluded: args
+            .exclude_resource_types
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+    };
+    let extraction =
+        extract::extract(&shown, &root, &account, &values, &settings).map_err(|e| e.to_string())?;
+    notices.extend(extraction.notices.iter().cloned());
+    Ok((extraction, notices))
+}
+
+pub fn run(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Parse(args) => match extract(&args) {
+            Ok((extraction, notices)) => {
+                for n in notices {
+                    notice(n);
+                }
+                match serde_json::to_string_pretty(&extraction) {
+                    Ok(json) => {
+                        println!("{json}");
+                        Exit::Passed
+                    }
+                    Err(e) => fail(Exit::Input, format!("cannot write the output: {e}")),
+                }
+            }
+            Err(e) => fail(Exit::Input, e),
+        },
+    }
+}
