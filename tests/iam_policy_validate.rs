@@ -1,0 +1,155 @@
+//! `iam-policy-validate` end to end: parse with no AWS credentials, bad input.
+
+mod support;
+
+use serde_json::Value;
+use support::{report_dir, run_with_env, stderr, stdout_json};
+
+/// No credentials and no region from the environment: parse must not need them.
+const NO_AWS: [(&str, &str); 6] = [
+    ("AWS_ACCESS_KEY_ID", ""),
+    ("AWS_SECRET_ACCESS_KEY", ""),
+    ("AWS_PROFILE", ""),
+    ("AWS_REGION", ""),
+    ("AWS_DEFAULT_REGION", ""),
+    ("AWS_CONFIG_FILE", "/nonexistent"),
+];
+
+fn parse(args: &[&str]) -> std::process::Output {
+    let mut all = vec!["parse"];
+    all.extend_from_slice(args);
+    let env: Vec<(&str, String)> = NO_AWS.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    run_with_env("iam-policy-validate", &all, &env)
+}
+
+#[test]
+fn parse_resolves_every_policy_without_credentials() {
+    let out = parse(&[
+        "--template-path",
+        "fixtures/iam/app.yaml",
+        "--region",
+        "eu-west-1",
+        "--account-id",
+        "111122223333",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    assert_eq!(doc["Partition"], "aws");
+    let role = &doc["Roles"][0];
+    assert_eq!(role["RoleName"], "prod-deployer");
+    assert_eq!(role["RolePath"], "/pipeline/");
+    let policies: Vec<&str> = role["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(policies, ["deploy", "ReadLogsPolicy"]);
+    // Fn::Sub with GetAtt of a bucket whose name comes from Fn::If on a parameter Default.
+    assert_eq!(
+        role["Policies"][0]["Policy"]["Statement"][1]["Resource"],
+        "arn:aws:s3:::app-assets/*"
+    );
+    assert_eq!(
+        role["Policies"][1]["Policy"]["Statement"][0]["Resource"],
+        "arn:aws:logs:eu-west-1:111122223333:log-group:/app/*"
+    );
+    let resources = doc["Resources"].as_array().unwrap();
+    let bucket = resources
+        .iter()
+        .find(|r| r["ResourceType"] == "AWS::S3::Bucket")
+        .unwrap();
+    assert_eq!(bucket["ResourceName"], "app-assets");
+    let queue = resources
+        .iter()
+        .find(|r| r["ResourceType"] == "AWS::SQS::Queue")
+        .unwrap();
+    assert_eq!(queue["ResourceName"], "Queue");
+    // A CommaDelimitedList parameter's Default, split.
+    assert_eq!(
+        queue["Policy"]["Policy"]["Statement"][0]["Principal"]["AWS"],
+        serde_json::json!(["111122223333", "444455556666"])
+    );
+    assert_eq!(doc["OrphanedPolicies"], Value::Array(Vec::new()));
+}
+
+#[test]
+fn parse_defaults_the_account_and_region_with_a_notice_and_is_deterministic() {
+    let args = ["--template-path", "fixtures/iam/app.yaml"];
+    let first = parse(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("123456789012"),
+        "{}",
+        stderr(&first)
+    );
+    assert!(stderr(&first).contains("us-east-1"), "{}", stderr(&first));
+    let second = parse(&args);
+    assert_eq!(first.stdout, second.stdout);
+    let china = parse(&[
+        "--template-path",
+        "fixtures/iam/app.yaml",
+        "--region",
+        "cn-north-1",
+        "--account-id",
+        "111122223333",
+    ]);
+    let doc = stdout_json(&china);
+    assert_eq!(doc["Partition"], "aws-cn");
+    assert_eq!(
+        doc["Roles"][0]["Policies"][0]["Policy"]["Statement"][1]["Resource"],
+        "arn:aws-cn:s3:::app-assets/*"
+    );
+}
+
+#[test]
+fn bad_input_is_exit_2_naming_file_line_and_what_to_do() {
+    let dir = report_dir("iam-policy-validate-bad-input");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let circular = write(
+        "circular.yaml",
+        "Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref B\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref A\n  P:\n    Type: AWS::S3::BucketPolicy\n    Properties:\n      Bucket: !Ref A\n      PolicyDocument: {Statement: []}\n",
+    );
+    let no_value = write(
+        "param.yaml",
+        "Parameters:\n  Env: {Type: String}\nResources:\n  P:\n    Type: AWS::S3::BucketPolicy\n    Properties:\n      Bucket: !Ref Env\n      PolicyDocument: {Statement: []}\n",
+    );
+    let not_a_map = write(
+        "doc.yaml",
+        "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: [not, a, policy]\n",
+    );
+    let broken = write("broken.yaml", "Resources:\n  R: [unclosed\n");
+    // A template over the 1 MB limit is refused, not parsed slowly.
+    let big = write(
+        "big.yaml",
+        &format!(
+            "Description: '{}'\nResources: {{}}\n",
+            "x".repeat(1_100_000)
+        ),
+    );
+    let cases: [(&str, &str); 6] = [
+        (&circular, "circular reference"),
+        (&no_value, "--parameters Env=VALUE"),
+        (&not_a_map, "must be a policy document"),
+        (&broken, "broken.yaml:"),
+        (&big, "big.yaml"),
+        ("fixtures/iam/missing.yaml", "cannot read the template"),
+    ];
+    for (path, expected) in cases {
+        let out = parse(&["--template-path", path, "--region", "eu-west-1"]);
+        assert_eq!(out.status.code(), Some(2), "{path}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{path}: {err}");
+        assert!(out.stdout.is_empty(), "{path}: no partial output");
+    }
+    let out = parse(&["--template-path", &not_a_map, "--region", "eu-west-1"]);
+    assert!(
+        stderr(&out).contains(":5:"),
+        "the line of the property: {}",
+        stderr(&out)
+    );
+}
