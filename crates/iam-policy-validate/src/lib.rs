@@ -4,6 +4,7 @@
 
 pub mod extract;
 pub mod props;
+pub mod reference;
 pub mod resource_policies;
 
 use std::collections::{BTreeMap, BTreeSet};
