@@ -1,0 +1,79 @@
+//! `IAM_WILDCARD_RESOURCE_WRITE`: Allow on write or permissions-management actions with
+//! `"Resource": "*"`, where the actions can be limited to resources. Such a statement reaches
+//! every bucket, table or key of the account, today's and tomorrow's. Actions that only ever
+//! apply to `*` (s3:ListAllMyBuckets, ec2:Describe*) are not reported.
+
+use findings::Severity;
+
+use super::{statements, Check, PolicyKind, Problem, Statement, Subject};
+use crate::reference::{matching, services, AccessLevel};
+
+pub const CHECK: Check = Check {
+    id: "IAM_WILDCARD_RESOURCE_WRITE",
+    title: "Write or permissions management on every resource",
+    severity: Severity::Medium,
+    remediation: "Name the resources (ARNs or ARN patterns) the actions need.",
+    run,
+};
+
+fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
+    if subject.kind != PolicyKind::Identity {
+        return;
+    }
+    for statement in statements(subject.document) {
+        if !statement.allow || !statement.values("Resource").iter().any(|(_, r)| *r == "*") {
+            continue;
+        }
+        for (at, action) in statement.values("Action") {
+            let Some((prefix, name)) = action.split_once(':') else {
+                continue;
+            };
+            let Some(service) = services().get(&prefix.to_lowercase()) else {
+                continue;
+            };
+            let broad: Vec<&str> = matching(service, name)
+                .into_iter()
+                .filter(|(_, a)| {
+                    a.resource_level
+                        && matches!(
+                            a.level,
+                            AccessLevel::Write | AccessLevel::PermissionsManagement
+                        )
+                })
+                .map(|(n, _)| n)
+                .collect();
+            if broad.is_empty() {
+                continue;
+            }
+            let shown = if broad.len() > 3 {
+                format!("{} and {} more", broad[..3].join(", "), broad.len() - 3)
+            } else {
+                broad.join(", ")
+            };
+            out.push(statement.problem(
+                CHECK.id,
+                Some(Statement::field("Action", at)),
+                format!("`{action}` allows writing to every resource (`Resource: *`): {shown}"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixture::problems;
+    use serde_json::json;
+
+    #[test]
+    fn write_on_star_but_not_read_or_star_only_actions() {
+        let bad = json!({"Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "dynamodb:*"], "Resource": "*"}]});
+        let found = problems(&CHECK, PolicyKind::Identity, bad);
+        let fields: Vec<_> = found.iter().map(|p| p.field.as_deref().unwrap()).collect();
+        assert_eq!(fields, ["Action.0", "Action.2"]);
+        let good = json!({"Statement": [
+            {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "ec2:DescribeInstances", "s3:GetObject"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bucket/*"}]});
+        assert!(problems(&CHECK, PolicyKind::Identity, good).is_empty());
+    }
+}
