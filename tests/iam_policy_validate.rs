@@ -153,3 +153,73 @@ fn bad_input_is_exit_2_naming_file_line_and_what_to_do() {
         stderr(&out)
     );
 }
+
+#[test]
+fn validate_offline_finds_the_three_problems_with_lines_and_exits_1() {
+    let dir = report_dir("iam-policy-validate-validate");
+    let out = run_with_env(
+        "iam-policy-validate",
+        &[
+            "validate",
+            "--offline",
+            "--template-path",
+            "fixtures/iam/app.yaml",
+            "--region",
+            "eu-west-1",
+            "--account-id",
+            "111122223333",
+            "--allow-external-principals",
+            "444455556666",
+            "--report-dir",
+            dir.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        &NO_AWS
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    let failed: Vec<(&str, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "failed")
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("IAM_PASS_ROLE_ANY", 34),
+            ("IAM_UNKNOWN_ACTION", 38),
+            ("IAM_PUBLIC_PRINCIPAL", 67),
+        ],
+        "{failed:?}"
+    );
+    for report in [
+        "junit.xml",
+        "cucumber.json",
+        "asff.json",
+        "sarif.json",
+        "report.html",
+    ] {
+        assert!(dir.join(report).is_file(), "{report}");
+    }
+    // Without --offline it says what is missing instead of calling AWS.
+    let online = parse(&[]);
+    assert_eq!(online.status.code(), Some(2));
+    let online = run_with_env(
+        "iam-policy-validate",
+        &["validate", "--template-path", "fixtures/iam/app.yaml"],
+        &[],
+    );
+    assert_eq!(online.status.code(), Some(2));
+    assert!(stderr(&online).contains("--offline"), "{}", stderr(&online));
+}

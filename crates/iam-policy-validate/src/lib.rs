@@ -7,6 +7,7 @@ pub mod extract;
 pub mod props;
 pub mod reference;
 pub mod resource_policies;
+pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ Examples:
   iam-policy-validate parse --template-path template.yaml --region eu-west-1
   iam-policy-validate parse --template-path t.yaml --parameters Env=prod Ids=a,b \\
       --account-id 111122223333 --partition aws-cn --region cn-north-1
+  iam-policy-validate validate --offline --template-path template.yaml --report-dir reports/
 
 Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment error.";
 
@@ -38,7 +40,23 @@ pub struct Cli {
 pub enum Command {
     /// Print every policy of the template, resolved, as cfn-policy-validator's parse JSON.
     /// Needs no AWS credentials.
-    Parse(TemplateArgs),
+    Parse(ParseArgs),
+    /// Check every policy of the template and write the reports; exit 1 on blocking findings.
+    Validate(Box<validate::ValidateArgs>),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ParseArgs {
+    #[command(flatten)]
+    pub template: TemplateArgs,
+
+    /// Region the template is deployed to [default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Account id the template is deployed to [default: 123456789012, with a notice].
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
 }
 
 /// Which template, evaluated where: the flags of cfn-policy-validator, plus the account and
@@ -48,14 +66,6 @@ pub struct TemplateArgs {
     /// The CloudFormation template (YAML or JSON).
     #[arg(long, value_name = "FILE")]
     pub template_path: PathBuf,
-
-    /// Region the template is deployed to [default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-
-    /// Account id the template is deployed to [default: 123456789012, with a notice].
-    #[arg(long, value_name = "ID")]
-    pub account_id: Option<String>,
 
     /// Partition [default: from the region: aws-cn for cn-*, aws-us-gov for us-gov-*, else aws].
     #[arg(long, value_name = "PARTITION")]
@@ -78,21 +88,24 @@ pub struct TemplateArgs {
     pub allow_dynamic_ref_without_version: bool,
 }
 
-fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
+pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
     eprintln!("iam-policy-validate: error: {message}");
     exit
 }
 
-fn notice(message: impl std::fmt::Display) {
+pub(crate) fn notice(message: impl std::fmt::Display) {
     eprintln!("iam-policy-validate: notice: {message}");
 }
 
 /// The account, region and partition to evaluate with, and notices about defaults.
-pub fn account(args: &TemplateArgs) -> (Account, Vec<String>) {
+pub fn account(
+    args: &TemplateArgs,
+    region: Option<&str>,
+    account_id: Option<&str>,
+) -> (Account, Vec<String>) {
     let mut notices = Vec::new();
-    let region = args
-        .region
-        .clone()
+    let region = region
+        .map(str::to_owned)
         .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
         .or_else(|| {
             std::env::var("AWS_DEFAULT_REGION")
@@ -112,7 +125,7 @@ pub fn account(args: &TemplateArgs) -> (Account, Vec<String>) {
             "aws".into()
         }
     });
-    let account_id = args.account_id.clone().unwrap_or_else(|| {
+    let account_id = account_id.map(str::to_owned).unwrap_or_else(|| {
         notices.push(
             "no --account-id: evaluating for account 123456789012 (ARNs of this template's resources use it)"
                 .to_owned(),
@@ -162,14 +175,28 @@ pub fn parameter_values(args: &TemplateArgs) -> Result<BTreeMap<String, Json>, S
     Ok(values)
 }
 
+/// A template read and extracted.
+pub struct Loaded {
+    pub file: String,
+    pub text: String,
+    pub root: cfn::Node,
+    pub account: Account,
+    pub extraction: extract::Extraction,
+    pub notices: Vec<String>,
+}
+
 /// Reads and extracts the template; errors are one line for exit 2.
-pub fn extract(args: &TemplateArgs) -> Result<(extract::Extraction, Vec<String>), String> {
-    let (account, mut notices) = account(args);
+pub fn load(
+    args: &TemplateArgs,
+    region: Option<&str>,
+    account_id: Option<&str>,
+) -> Result<Loaded, String> {
+    let (account, mut notices) = account(args, region, account_id);
     let values = parameter_values(args)?;
-    let shown = args.template_path.display().to_string();
+    let file = args.template_path.display().to_string();
     let text = std::fs::read_to_string(&args.template_path)
-        .map_err(|e| format!("{shown}: cannot read the template: {e}"))?;
-    let root = cfn::load(&shown, &text, cfn::Limits::default()).map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{file}: cannot read the template: {e}"))?;
+    let root = cfn::load(&file, &text, cfn::Limits::default()).map_err(|e| e.to_string())?;
     let settings = Settings {
         options: Options {
             allow_dynamic_ref_without_version: args.allow_dynamic_ref_without_version,
@@ -181,19 +208,31 @@ pub fn extract(args: &TemplateArgs) -> Result<(extract::Extraction, Vec<String>)
             .collect::<BTreeSet<_>>(),
     };
     let extraction =
-        extract::extract(&shown, &root, &account, &values, &settings).map_err(|e| e.to_string())?;
+        extract::extract(&file, &root, &account, &values, &settings).map_err(|e| e.to_string())?;
     notices.extend(extraction.notices.iter().cloned());
-    Ok((extraction, notices))
+    Ok(Loaded {
+        file,
+        text,
+        root,
+        account,
+        extraction,
+        notices,
+    })
 }
 
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Parse(args) => match extract(&args) {
-            Ok((extraction, notices)) => {
-                for n in notices {
+        Command::Validate(args) => validate::run(&args),
+        Command::Parse(args) => match load(
+            &args.template,
+            args.region.as_deref(),
+            args.account_id.as_deref(),
+        ) {
+            Ok(loaded) => {
+                for n in loaded.notices {
                     notice(n);
                 }
-                match serde_json::to_string_pretty(&extraction) {
+                match serde_json::to_string_pretty(&loaded.extraction) {
                     Ok(json) => {
                         println!("{json}");
                         Exit::Passed

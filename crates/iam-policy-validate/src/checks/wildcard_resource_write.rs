@@ -1,7 +1,8 @@
 //! `IAM_WILDCARD_RESOURCE_WRITE`: Allow on write or permissions-management actions with
 //! `"Resource": "*"`, where the actions can be limited to resources. Such a statement reaches
 //! every bucket, table or key of the account, today's and tomorrow's. Actions that only ever
-//! apply to `*` (s3:ListAllMyBuckets, ec2:Describe*) are not reported.
+//! apply to `*` (s3:ListAllMyBuckets, ec2:Describe*) are not reported, nor iam:PassRole,
+//! which `IAM_PASS_ROLE_ANY` reports with its own advice.
 
 use findings::Severity;
 
@@ -33,8 +34,9 @@ fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
             };
             let broad: Vec<&str> = matching(service, name)
                 .into_iter()
-                .filter(|(_, a)| {
-                    a.resource_level
+                .filter(|(n, a)| {
+                    *n != "PassRole"
+                        && a.resource_level
                         && matches!(
                             a.level,
                             AccessLevel::Write | AccessLevel::PermissionsManagement
@@ -72,7 +74,7 @@ mod tests {
         let fields: Vec<_> = found.iter().map(|p| p.field.as_deref().unwrap()).collect();
         assert_eq!(fields, ["Action.0", "Action.2"]);
         let good = json!({"Statement": [
-            {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "ec2:DescribeInstances", "s3:GetObject"], "Resource": "*"},
+            {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "ec2:DescribeInstances", "s3:GetObject", "iam:PassRole"], "Resource": "*"},
             {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bucket/*"}]});
         assert!(problems(&CHECK, PolicyKind::Identity, good).is_empty());
     }
