@@ -114,8 +114,12 @@ fn write_file(path: &Path, content: &[u8]) -> Result<(), WriteError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
-    // Write beside the target and rename, so a reader never sees half a report.
-    let tmp = path.with_extension("partial");
+    // Write beside the target and rename, so a reader never sees half a report. The whole
+    // name is kept (report.html.partial): report.html and report.json are written at the
+    // same time, and one `report.partial` for both lost one of them.
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, content).map_err(fail)?;
     std::fs::rename(&tmp, path).map_err(fail)
 }
@@ -192,4 +196,29 @@ pub fn write_and_print(
     };
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reports written at once into one directory each keep their own temporary file.
+    #[test]
+    fn parallel_writes_of_same_stem_files_do_not_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = ["report.html", "report.json", "report.xml"]
+            .iter()
+            .map(|n| dir.path().join(n))
+            .collect();
+        for _ in 0..50 {
+            files
+                .par_iter()
+                .for_each(|f| write_file(f, b"content").unwrap());
+        }
+        for f in &files {
+            assert_eq!(std::fs::read(f).unwrap(), b"content");
+        }
+        let left = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(left, 3, "no temporary file left behind");
+    }
 }
