@@ -223,3 +223,69 @@ fn validate_offline_finds_the_three_problems_with_lines_and_exits_1() {
     assert_eq!(online.status.code(), Some(2));
     assert!(stderr(&online).contains("--offline"), "{}", stderr(&online));
 }
+
+#[test]
+fn sam_functions_get_the_role_sam_generates_with_their_policies() {
+    let out = parse(&[
+        "--template-path",
+        "fixtures/iam/sam.yaml",
+        "--region",
+        "eu-west-1",
+        "--account-id",
+        "111122223333",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    let roles = doc["Roles"].as_array().unwrap();
+    assert_eq!(
+        roles.len(),
+        1,
+        "a function with its own Role gets none generated"
+    );
+    let role = &roles[0];
+    assert_eq!(role["RoleName"], "WorkerRole");
+    assert_eq!(
+        role["TrustPolicy"]["Statement"][0]["Principal"]["Service"][0],
+        "lambda.amazonaws.com"
+    );
+    let policies = role["Policies"].as_array().unwrap();
+    let names: Vec<&str> = policies
+        .iter()
+        .map(|p| p["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["WorkerRolePolicy0", "WorkerRolePolicy2"]);
+    // The SQSPollerPolicy template, expanded with the queue's name.
+    assert_eq!(
+        policies[0]["Policy"]["Statement"][0]["Resource"],
+        "arn:aws:sqs:eu-west-1:111122223333:Jobs"
+    );
+    // Managed policies (by name and the one SAM always adds) are named, not invented.
+    let notices = stderr(&out);
+    assert!(
+        notices.contains("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+        "{notices}"
+    );
+    assert!(notices.contains("AWSLambdaBasicExecutionRole"), "{notices}");
+
+    // A policy template without its parameter is an error at its line.
+    let dir = report_dir("iam-policy-validate-sam");
+    let bad = dir.join("sam.yaml");
+    std::fs::write(
+        &bad,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - SQSPollerPolicy: {}\n",
+    )
+    .unwrap();
+    let out = parse(&[
+        "--template-path",
+        bad.to_str().unwrap(),
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(":7:"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs the parameter QueueName"),
+        "{}",
+        stderr(&out)
+    );
+}

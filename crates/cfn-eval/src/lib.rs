@@ -862,8 +862,13 @@ impl<'t> Evaluator<'t> {
                 ),
             ));
         }
+        // The name attribute (a queue's QueueName) is the name the resource will have.
+        if name_hint(&resource_type) == Some(attribute) {
+            return Ok(Json::String(name));
+        }
         // Attributes known from the resource itself.
         match (resource_type.as_str(), attribute) {
+            ("AWS::SQS::Queue", "QueueUrl") => return self.resource_ref(logical, resource, trail),
             ("AWS::CodeArtifact::Domain", "Name") => return Ok(Json::String(name)),
             ("AWS::CodeArtifact::Domain", "Owner") => {
                 return Ok(Json::String(self.account.account_id.clone()))

@@ -409,6 +409,25 @@ pub fn extract(
         permission_sets.push(set);
     }
 
+    // The roles SAM generates for functions without their own.
+    for (logical, _, resource) in of_type("AWS::Serverless::Function") {
+        let Some(generated) =
+            crate::sam::function_role(&evaluator, file, account, logical, resource)?
+        else {
+            continue;
+        };
+        let mut role = generated.role;
+        for arn in generated.managed_arns {
+            match managed.iter().find(|(a, _)| *a == arn) {
+                Some((_, m)) => role.policies.push(m.policy.clone()),
+                None => notices.push(format!(
+                    "{logical}: managed policy {arn} of the role SAM generates is not in the template; its document is not checked offline"
+                )),
+            }
+        }
+        roles.push(role);
+    }
+
     // Policies that name their principals.
     let mut attachable: Vec<Attachable> = managed.into_iter().map(|(_, m)| m).collect();
     for (logical, resource_type, resource) in of_type("AWS::IAM::Policy") {

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod props;
 pub mod reference;
 pub mod resource_policies;
+pub mod sam;
 pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
