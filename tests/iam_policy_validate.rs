@@ -15,11 +15,14 @@ const NO_AWS: [(&str, &str); 6] = [
     ("AWS_CONFIG_FILE", "/nonexistent"),
 ];
 
+fn no_aws() -> Vec<(&'static str, String)> {
+    NO_AWS.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+}
+
 fn parse(args: &[&str]) -> std::process::Output {
     let mut all = vec!["parse"];
     all.extend_from_slice(args);
-    let env: Vec<(&str, String)> = NO_AWS.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-    run_with_env("iam-policy-validate", &all, &env)
+    run_with_env("iam-policy-validate", &all, &no_aws())
 }
 
 #[test]
@@ -175,10 +178,7 @@ fn validate_offline_finds_the_three_problems_with_lines_and_exits_1() {
             "--output",
             "json",
         ],
-        &NO_AWS
-            .iter()
-            .map(|(k, v)| (*k, (*v).to_owned()))
-            .collect::<Vec<_>>(),
+        &no_aws(),
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = stdout_json(&out);

@@ -57,6 +57,17 @@ pub struct SecurityHubArgs {
 /// builds polling them overflowed the main thread's 8 MiB.
 const AWS_THREAD_STACK: usize = 64 * 1024 * 1024;
 
+/// The partition a region is in: `aws-cn` for cn-*, `aws-us-gov` for us-gov-*, else `aws`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// Runs async AWS work from a synchronous `main`, on a thread with a large stack.
 pub fn block_on<F>(future: F) -> Result<F::Output, AwsError>
 where
@@ -249,15 +260,7 @@ pub fn destination(hub: &SecurityHubArgs, aws: &AwsArgs) -> Result<Destination, 
         .or_else(|| std::env::var("AWS_REGION").ok())
         .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
         .unwrap_or_else(|| "us-east-1".into());
-    let partition = from_arn(1).unwrap_or_else(|| {
-        if region.starts_with("cn-") {
-            "aws-cn".into()
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov".into()
-        } else {
-            "aws".into()
-        }
-    });
+    let partition = from_arn(1).unwrap_or_else(|| partition_of(&region).to_owned());
     Ok(Destination {
         account_known: account.is_some(),
         scope: AsffScope {

@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 # One timing helper for every benchmark of the project.
 sys.path.insert(0, os.path.join(ROOT, "crates", "template-scan", "bench"))
-from compare import timed  # noqa: E402
+from compare import timed, write_readme_table  # noqa: E402
 
 
 def main():
@@ -41,12 +41,7 @@ def main():
     table = "\n".join(lines) + "\n"
     print(table)
     if a.readme:
-        path = os.path.join(ROOT, "README.md")
-        text = open(path).read()
-        start, end = "<!-- cucumber-bench:start -->\n", "<!-- cucumber-bench:end -->"
-        head, rest = text.split(start, 1)
-        _, tail = rest.split(end, 1)
-        open(path, "w").write(head + start + table + end + tail)
+        write_readme_table("cucumber-bench", table)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 CASES = os.path.join(ROOT, "..", "shared", "conformance", "cfn-policy-validator", "cases.jsonl")
 sys.path.insert(0, os.path.join(ROOT, "crates", "template-scan", "bench"))
-from compare import timed  # noqa: E402
+from compare import timed, write_readme_table  # noqa: E402
 
 # Upstream's library parse, per template, in one process: prints the median seconds.
 LIBRARY = r'''
@@ -85,12 +85,7 @@ def main():
     table = "\n".join(lines) + "\n"
     print(table)
     if a.readme:
-        path = os.path.join(ROOT, "README.md")
-        text = open(path).read()
-        start, end = "<!-- iam-bench:start -->\n", "<!-- iam-bench:end -->"
-        head, rest = text.split(start, 1)
-        _, tail = rest.split(end, 1)
-        open(path, "w").write(head + start + table + end + tail)
+        write_readme_table("iam-bench", table)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -117,15 +117,10 @@ pub fn account(
             notices.push("no --region or AWS_REGION: evaluating for us-east-1".to_owned());
             "us-east-1".into()
         });
-    let partition = args.partition.clone().unwrap_or_else(|| {
-        if region.starts_with("cn-") {
-            "aws-cn".into()
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov".into()
-        } else {
-            "aws".into()
-        }
-    });
+    let partition = args
+        .partition
+        .clone()
+        .unwrap_or_else(|| aws_io::partition_of(&region).to_owned());
     let account_id = account_id.map(str::to_owned).unwrap_or_else(|| {
         notices.push(
             "no --account-id: evaluating for account 123456789012 (ARNs of this template's resources use it)"

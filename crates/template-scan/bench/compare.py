@@ -35,6 +35,16 @@ def guard_rules_dir(tmp):
     return out
 
 
+def write_readme_table(marker, table):
+    """Puts `table` between `<!-- MARKER:start -->` and `<!-- MARKER:end -->` in the README."""
+    path = os.path.join(ROOT, "README.md")
+    text = open(path).read()
+    start, end = f"<!-- {marker}:start -->\n", f"<!-- {marker}:end -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    open(path, "w").write(head + start + table + end + tail)
+
+
 def timed(cmd, runs):
     def once():
         start = time.perf_counter()
@@ -105,12 +115,7 @@ def main():
     if a.out:
         open(a.out, "w").write(table)
     if a.readme:
-        path = os.path.join(ROOT, "README.md")
-        text = open(path).read()
-        start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
-        head, rest = text.split(start, 1)
-        _, tail = rest.split(end, 1)
-        open(path, "w").write(head + start + table + end + tail)
+        write_readme_table("bench", table)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
