@@ -212,16 +212,37 @@ fn validate_offline_finds_the_three_problems_with_lines_and_exits_1() {
     ] {
         assert!(dir.join(report).is_file(), "{report}");
     }
-    // Without --offline it says what is missing instead of calling AWS.
-    let online = parse(&[]);
-    assert_eq!(online.status.code(), Some(2));
+    // Without --offline, Access Analyzer needs credentials: exit 3 saying so, and no report.
+    let online_dir = report_dir("iam-policy-validate-online");
     let online = run_with_env(
         "iam-policy-validate",
-        &["validate", "--template-path", "fixtures/iam/app.yaml"],
-        &[],
+        &[
+            "validate",
+            "--template-path",
+            "fixtures/iam/app.yaml",
+            "--region",
+            "eu-west-1",
+            "--report-dir",
+            online_dir.to_str().unwrap(),
+        ],
+        &[
+            no_aws(),
+            vec![("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned())],
+        ]
+        .concat(),
     );
-    assert_eq!(online.status.code(), Some(2));
+    assert_eq!(online.status.code(), Some(3), "{}", stderr(&online));
+    assert!(
+        stderr(&online).contains("no AWS credentials"),
+        "{}",
+        stderr(&online)
+    );
     assert!(stderr(&online).contains("--offline"), "{}", stderr(&online));
+    assert_eq!(
+        std::fs::read_dir(&online_dir).unwrap().count(),
+        0,
+        "no partial report"
+    );
 }
 
 #[test]

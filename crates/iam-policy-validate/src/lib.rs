@@ -2,6 +2,7 @@
 //! resolved offline. `parse` prints them in cfn-policy-validator's parse JSON, so pipelines
 //! built on it can switch by changing the command.
 
+pub mod access_analyzer;
 pub mod checks;
 pub mod extract;
 pub mod props;

@@ -20,8 +20,9 @@ pub struct ValidateArgs {
     pub template: TemplateArgs,
 
     /// Run the offline checks only (the IAM service reference compiled into the binary); needs
-    /// no credentials. Required in this version: the Access Analyzer checks are not in it yet.
-    #[arg(long, required = true)]
+    /// no credentials. Without it, every policy also goes through IAM Access Analyzer's
+    /// ValidatePolicy, which needs credentials with access-analyzer:ValidatePolicy.
+    #[arg(long)]
     pub offline: bool,
 
     /// Accounts or principal ARNs that resource and trust policies may allow, comma-separated.
@@ -144,6 +145,16 @@ pub fn run(args: &ValidateArgs) -> Exit {
     for n in &loaded.notices {
         notice(n);
     }
+    let subjects = subjects(&loaded);
+    // Access Analyzer first: without credentials there is no report to write.
+    let analyzer = if args.offline {
+        Vec::new()
+    } else {
+        match analyze(args, &subjects) {
+            Ok(found) => found,
+            Err(e) => return fail(Exit::Environment, e),
+        }
+    };
     let mut report = Report::new(
         Tool {
             name: TOOL.into(),
@@ -158,7 +169,7 @@ pub fn run(args: &ValidateArgs) -> Exit {
         .insert(loaded.file.clone(), loaded.text.clone());
     rules(&mut report);
 
-    for checked in subjects(&loaded) {
+    for (key, checked) in subjects.iter().enumerate() {
         let subject = Subject {
             document: checked.document,
             kind: checked.kind.clone(),
@@ -166,7 +177,7 @@ pub fn run(args: &ValidateArgs) -> Exit {
             allowed_external: &args.allow_external_principals,
         };
         let problems = checks::run(&subject);
-        let label = policy_label(&checked);
+        let label = policy_label(checked);
         let policy_path = property_path(checked.origin, &checked.kind);
         for check in checks::CHECKS {
             let mine: Vec<_> = problems.iter().filter(|p| p.check == check.id).collect();
@@ -202,6 +213,38 @@ pub fn run(args: &ValidateArgs) -> Exit {
                 ));
             }
         }
+        for f in analyzer.iter().filter(|f| f.key == key) {
+            let rule = format!("access-analyzer/{}", f.issue_code);
+            report.rules.entry(rule.clone()).or_insert_with(|| Rule {
+                id: rule.clone(),
+                severity: f.severity(),
+                title: f.issue_code.replace('_', " ").to_lowercase(),
+                description: format!(
+                    "IAM Access Analyzer policy check {} ({}).",
+                    f.issue_code, f.finding_type
+                ),
+                remediation: format!("See {}", f.learn_more),
+                remediation_url: (!f.learn_more.is_empty()).then(|| f.learn_more.clone()),
+                compliance: Vec::new(),
+            });
+            let location = locate(
+                &loaded,
+                checked.origin,
+                &policy_path,
+                f.statement,
+                f.field.as_deref(),
+            );
+            let identity = location.property_path.clone().unwrap_or_default();
+            let message = format!("{label}: {}", f.details);
+            report.push(finding(
+                &rule,
+                f.severity(),
+                Status::Failed,
+                message,
+                location,
+                &identity,
+            ));
+        }
     }
     report.sort();
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -219,6 +262,32 @@ pub fn run(args: &ValidateArgs) -> Exit {
         Ok(verdict) => verdict.exit,
         Err(stop) => fail(stop.exit, stop.message),
     }
+}
+
+/// Every policy through Access Analyzer's ValidatePolicy; errors are one line for exit 3.
+fn analyze(
+    args: &ValidateArgs,
+    subjects: &[Checked<'_>],
+) -> Result<Vec<crate::access_analyzer::AnalyzerFinding>, String> {
+    let requests: Vec<crate::access_analyzer::Request> = subjects
+        .iter()
+        .enumerate()
+        .map(|(key, s)| crate::access_analyzer::Request {
+            key,
+            document: s.document.to_string(),
+            kind: s.kind.clone(),
+        })
+        .collect();
+    aws_io::block_on(async {
+        let config = aws_io::config::load(&args.aws).await.map_err(|e| {
+            format!("{e} (Access Analyzer needs credentials; run with --offline for the checks that do not)")
+        })?;
+        let client = aws_sdk_accessanalyzer::Client::new(&config);
+        crate::access_analyzer::validate(&client, &requests)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .map_err(|e| e.to_string())?
 }
 
 /// `/Resources/Role/Properties/Policies/0/PolicyDocument`, the policy in the template.
