@@ -188,15 +188,6 @@ impl<'t> Evaluator<'t> {
         self.value(node, &trail)
     }
 
-    /// Evaluates the condition `name` of the template's `Conditions`.
-    pub fn condition(&self, name: &str, pos: Pos, path: &str) -> Result<bool, EvalError> {
-        let trail = Trail {
-            path: path.split('.').map(str::to_owned).collect(),
-            following: Vec::new(),
-        };
-        self.named_condition(name, pos, &trail)
-    }
-
     fn value(&self, node: &Node, trail: &Trail) -> Result<Option<Json>, EvalError> {
         match &node.value {
             Value::Null => Ok(Some(Json::Null)),
@@ -703,30 +694,17 @@ impl<'t> Evaluator<'t> {
         if let Some(arn) = self.arn(logical, &name, resource, &resource_type, None, trail)? {
             return Ok(Json::String(arn));
         }
-        match resource_type.as_str() {
-            "AWS::SQS::Queue" => {
-                let name = self
-                    .followed_string(logical, resource, "QueueName", trail)?
-                    .unwrap_or_else(|| logical.to_owned());
-                let a = self.account;
-                return Ok(Json::String(format!(
-                    "https://sqs.{}.{}/{}/{name}",
-                    a.region,
-                    a.url_suffix(),
-                    a.account_id
-                )));
-            }
-            t if t.starts_with("Custom::") || t == "AWS::CloudFormation::CustomResource" => {
-                return Ok(Json::String(logical.to_owned()))
-            }
-            _ => {}
+        // A queue's Ref is its URL; every other Ref that is not an ARN is the name.
+        if resource_type == "AWS::SQS::Queue" {
+            let a = self.account;
+            return Ok(Json::String(format!(
+                "https://sqs.{}.{}/{}/{name}",
+                a.region,
+                a.url_suffix(),
+                a.account_id
+            )));
         }
-        if let Some(property) = name_hint(&resource_type) {
-            if let Some(name) = self.followed_string(logical, resource, property, trail)? {
-                return Ok(Json::String(name));
-            }
-        }
-        Ok(Json::String(logical.to_owned()))
+        Ok(Json::String(name))
     }
 
     /// The name a resource will have: its name property when set, else its logical id.
