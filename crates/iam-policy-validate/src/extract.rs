@@ -146,7 +146,14 @@ pub struct Settings {
     pub excluded: BTreeSet<String>,
 }
 
-fn origin(logical: &str, resource_type: &str, resource: &Node, property: &str) -> Origin {
+/// Where `property` (dotted for nested ones) of a resource is; the resource when it is not
+/// written in the template.
+pub(crate) fn origin(
+    logical: &str,
+    resource_type: &str,
+    resource: &Node,
+    property: &str,
+) -> Origin {
     let pos = resource
         .get("Properties")
         .and_then(|p| p.pointer(&property.split('.').collect::<Vec<_>>()))
@@ -257,19 +264,22 @@ pub fn extract(
             },
         ));
     }
+    // A managed policy of the template by ARN; one outside it is only named in a notice.
+    let attach_arn = |arn: &str, who: &str, into: &mut Vec<Policy>, notices: &mut Vec<String>| {
+        match managed.iter().find(|(a, _)| a == arn) {
+            Some((_, m)) => into.push(m.policy.clone()),
+            None => notices.push(format!(
+                "{who}: managed policy {arn} is not in the template; its document is not checked offline"
+            )),
+        }
+    };
     let attach_managed = |p: &Props<'_, '_>,
                           property: &str,
                           into: &mut Vec<Policy>,
                           notices: &mut Vec<String>|
      -> Result<(), EvalError> {
         for arn in p.strings(property)? {
-            match managed.iter().find(|(a, _)| *a == arn) {
-                Some((_, m)) => into.push(m.policy.clone()),
-                None => notices.push(format!(
-                    "{}: managed policy {arn} is not in the template; its document is not checked offline",
-                    p.logical
-                )),
-            }
+            attach_arn(&arn, p.logical, into, notices);
         }
         Ok(())
     };
@@ -418,12 +428,12 @@ pub fn extract(
         };
         let mut role = generated.role;
         for arn in generated.managed_arns {
-            match managed.iter().find(|(a, _)| *a == arn) {
-                Some((_, m)) => role.policies.push(m.policy.clone()),
-                None => notices.push(format!(
-                    "{logical}: managed policy {arn} of the role SAM generates is not in the template; its document is not checked offline"
-                )),
-            }
+            attach_arn(
+                &arn,
+                &format!("{logical} (the role SAM generates)"),
+                &mut role.policies,
+                &mut notices,
+            );
         }
         roles.push(role);
     }

@@ -105,24 +105,39 @@ impl<'a, 't> Props<'a, 't> {
         })
     }
 
-    pub fn string(&self, property: &str) -> Result<Option<String>, EvalError> {
-        match self.get(property)? {
-            None => Ok(None),
-            Some(v) => self
-                .typed(property, v, "a string", |v| match v {
-                    Json::String(s) => Some(s),
-                    _ => None,
-                })
-                .map(Some),
-        }
-    }
-
-    pub fn required_string(&self, property: &str) -> Result<String, EvalError> {
-        let v = self.required(property)?;
-        self.typed(property, v, "a string", |v| match v {
+    fn as_string(&self, property: &str, value: Json) -> Result<String, EvalError> {
+        self.typed(property, value, "a string", |v| match v {
             Json::String(s) => Some(s),
             _ => None,
         })
+    }
+
+    fn as_document(&self, property: &str, value: Json) -> Result<Json, EvalError> {
+        self.typed(property, value, "a policy document (a map)", |v| {
+            v.is_object().then_some(v)
+        })
+    }
+
+    fn as_strings(&self, property: &str, value: Json) -> Result<Vec<String>, EvalError> {
+        let items = self.typed(property, value, "a list", |v| match v {
+            Json::Array(items) => Some(items),
+            _ => None,
+        })?;
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| self.as_string(&format!("{property}.{i}"), item))
+            .collect()
+    }
+
+    pub fn string(&self, property: &str) -> Result<Option<String>, EvalError> {
+        self.get(property)?
+            .map(|v| self.as_string(property, v))
+            .transpose()
+    }
+
+    pub fn required_string(&self, property: &str) -> Result<String, EvalError> {
+        self.as_string(property, self.required(property)?)
     }
 
     /// An IAM name (role, user, group): letters, digits and `+=,.@_-`, 1 to 64 characters.
@@ -148,47 +163,25 @@ impl<'a, 't> Props<'a, 't> {
 
     /// A policy document: a map.
     pub fn document(&self, property: &str) -> Result<Option<Json>, EvalError> {
-        match self.get(property)? {
-            None => Ok(None),
-            Some(v) => self
-                .typed(property, v, "a policy document (a map)", |v| {
-                    v.is_object().then_some(v)
-                })
-                .map(Some),
-        }
+        self.get(property)?
+            .map(|v| self.as_document(property, v))
+            .transpose()
     }
 
     pub fn required_document(&self, property: &str) -> Result<Json, EvalError> {
-        let v = self.required(property)?;
-        self.typed(property, v, "a policy document (a map)", |v| {
-            v.is_object().then_some(v)
-        })
+        self.as_document(property, self.required(property)?)
     }
 
     /// A list of strings (absent is empty).
     pub fn strings(&self, property: &str) -> Result<Vec<String>, EvalError> {
-        let Some(v) = self.get(property)? else {
-            return Ok(Vec::new());
-        };
-        let items = self.typed(property, v, "a list", |v| match v {
-            Json::Array(items) => Some(items),
-            _ => None,
-        })?;
-        items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| {
-                self.typed(&format!("{property}.{i}"), item, "a string", |v| match v {
-                    Json::String(s) => Some(s),
-                    _ => None,
-                })
-            })
-            .collect()
+        match self.get(property)? {
+            None => Ok(Vec::new()),
+            Some(v) => self.as_strings(property, v),
+        }
     }
 
     pub fn required_strings(&self, property: &str) -> Result<Vec<String>, EvalError> {
-        self.required(property)?;
-        let list = self.strings(property)?;
+        let list = self.as_strings(property, self.required(property)?)?;
         if list.is_empty() {
             return Err(self.error(
                 Some(property),

@@ -33,18 +33,7 @@ fn resource(
 }
 
 fn origin_of(p: &Props<'_, '_>, resource_type: &str, property: &str) -> Origin {
-    let pos = p
-        .resource
-        .get("Properties")
-        .and_then(|props| props.get(property))
-        .map_or(p.resource.pos, |n| n.pos);
-    Origin {
-        logical_id: p.logical.to_owned(),
-        resource_type: resource_type.to_owned(),
-        line: pos.line,
-        column: pos.column,
-        property: property.to_owned(),
-    }
+    crate::extract::origin(p.logical, resource_type, p.resource, property)
 }
 
 /// A VPC-only access point keeps its VPC id as configuration.
