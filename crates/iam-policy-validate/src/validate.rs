@@ -320,7 +320,7 @@ fn locate(
     if let Some(i) = statement {
         path.push("Statement".into());
         path.push(i.to_string());
-    } else if field.is_some_and(|f| f != "Version") && statement.is_none() {
+    } else if field.is_some_and(|f| f != "Version") {
         path.push("Statement".into());
     }
     if let Some(f) = field {

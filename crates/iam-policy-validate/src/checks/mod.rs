@@ -176,6 +176,11 @@ pub fn has_limiting_condition(statement: &Statement<'_>) -> bool {
         "aws:sourceip",
         "aws:sourceorgid",
     ];
+    condition_keys(statement).any(|k| LIMITING.contains(&k.to_lowercase().as_str()))
+}
+
+/// Every condition key of a statement, under any operator.
+pub fn condition_keys<'a>(statement: &Statement<'a>) -> impl Iterator<Item = &'a str> {
     statement
         .raw
         .get("Condition")
@@ -183,8 +188,7 @@ pub fn has_limiting_condition(statement: &Statement<'_>) -> bool {
         .into_iter()
         .flat_map(|operators| operators.values())
         .filter_map(Json::as_object)
-        .flat_map(|keys| keys.keys())
-        .any(|k| LIMITING.contains(&k.to_lowercase().as_str()))
+        .flat_map(|keys| keys.keys().map(String::as_str))
 }
 
 #[cfg(test)]

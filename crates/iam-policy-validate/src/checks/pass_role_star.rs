@@ -3,9 +3,8 @@
 //! account, administrator roles included, to a service it controls, and so act as that role.
 
 use findings::Severity;
-use serde_json::Value as Json;
 
-use super::{statements, Check, Problem, Statement, Subject};
+use super::{condition_keys, statements, Check, Problem, Statement, Subject};
 use crate::reference::wildcard_match;
 
 pub const CHECK: Check = Check {
@@ -23,17 +22,8 @@ fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
             continue;
         }
         let any_resource = statement.values("Resource").iter().any(|(_, r)| *r == "*");
-        let scoped_to_service = statement
-            .raw
-            .get("Condition")
-            .and_then(Json::as_object)
-            .into_iter()
-            .flat_map(|o| o.values())
-            .filter_map(Json::as_object)
-            .any(|keys| {
-                keys.keys()
-                    .any(|k| k.eq_ignore_ascii_case("iam:PassedToService"))
-            });
+        let scoped_to_service =
+            condition_keys(&statement).any(|k| k.eq_ignore_ascii_case("iam:PassedToService"));
         if !any_resource || scoped_to_service {
             continue;
         }
