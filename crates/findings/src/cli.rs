@@ -56,11 +56,19 @@ pub struct ReportArgs {
 }
 
 /// Parses a binary's command line, giving the shared `--fail-on` the binary's own default
-/// (so `--help` shows it). `--help` and `--version` print and give `Exit::Passed`; usage
-/// errors print and give `Exit::Input`.
+/// (so `--help` shows it), on the command and on every subcommand that has it. `--help` and
+/// `--version` print and give `Exit::Passed`; usage errors print and give `Exit::Input`.
 pub fn parse<C: Parser>(fail_on_default: &'static str) -> Result<C, Exit> {
-    C::command()
-        .mut_arg("fail_on", |arg| arg.default_value(fail_on_default))
+    fn with_default(command: clap::Command, default: &'static str) -> clap::Command {
+        let has_fail_on = command.get_arguments().any(|a| a.get_id() == "fail_on");
+        let command = if has_fail_on {
+            command.mut_arg("fail_on", |arg| arg.default_value(default))
+        } else {
+            command
+        };
+        command.mut_subcommands(|sub| with_default(sub, default))
+    }
+    with_default(C::command(), fail_on_default)
         .try_get_matches()
         .and_then(|matches| C::from_arg_matches(&matches))
         .map_err(|e| {

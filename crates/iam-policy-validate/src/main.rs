@@ -1,18 +1,10 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use iam_policy_validate::Cli;
 
 fn main() -> ExitCode {
-    match Cli::try_parse() {
+    match findings::cli::parse::<Cli>("HIGH") {
         Ok(cli) => iam_policy_validate::run(cli).into(),
-        Err(e) => {
-            let _ = e.print();
-            if e.use_stderr() {
-                findings::Exit::Input.into()
-            } else {
-                findings::Exit::Passed.into()
-            }
-        }
+        Err(exit) => exit.into(),
     }
 }
