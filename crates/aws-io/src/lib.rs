@@ -273,8 +273,9 @@ pub fn destination(hub: &SecurityHubArgs, aws: &AwsArgs) -> Result<Destination, 
 }
 
 impl Destination {
-    /// Gives every finding the account, region and partition the run is for, when they are
-    /// known: that is what `account:` exceptions match.
+    /// Gives every finding that has no target of its own the account, region and partition
+    /// the run is for, when they are known: that is what `account:` exceptions match. A step
+    /// that acts on other accounts (a StackSet's instances) has set each finding's own.
     pub fn stamp(&self, report: &mut Report) {
         if !self.account_known {
             return;
@@ -283,8 +284,9 @@ impl Destination {
             account: Some(self.scope.account.clone()),
             region: Some(self.scope.region.clone()),
             partition: Some(self.scope.partition.clone()),
+            resource_arn: None,
         };
-        for finding in &mut report.findings {
+        for finding in report.findings.iter_mut().filter(|f| f.target.is_none()) {
             finding.target = Some(target.clone());
         }
     }

@@ -76,8 +76,7 @@ pub struct Cli {
 }
 
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
-    eprintln!("cucumber-report: error: {message}");
-    exit
+    findings::cli::fail("cucumber-report", exit, message)
 }
 
 /// Reads every input into one report. JUnit files whose test cases are the scenarios of a

@@ -81,6 +81,13 @@ pub fn parse<C: Parser>(fail_on_default: &'static str) -> Result<C, Exit> {
         })
 }
 
+/// Prints `<tool>: error: <message>` on stderr and gives the exit code to end with: the one
+/// shape every binary's fatal errors take.
+pub fn fail(tool: &str, exit: Exit, message: impl std::fmt::Display) -> Exit {
+    eprintln!("{tool}: error: {message}");
+    exit
+}
+
 /// Where each report goes, once `--report-dir` and single-file flags are combined.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportPaths {

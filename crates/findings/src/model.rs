@@ -112,6 +112,10 @@ pub struct Target {
     pub account: Option<String>,
     pub region: Option<String>,
     pub partition: Option<String>,
+    /// The deployed resource the finding is about (a stack instance's stack, say), which
+    /// Security Hub then shows with its real type instead of a place in a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -91,8 +91,7 @@ pub struct TemplateArgs {
 }
 
 pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
-    eprintln!("iam-policy-validate: error: {message}");
-    exit
+    findings::cli::fail("iam-policy-validate", exit, message)
 }
 
 pub(crate) fn notice(message: impl std::fmt::Display) {

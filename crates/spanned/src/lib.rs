@@ -13,9 +13,11 @@
 
 mod json;
 mod node;
+mod suggest;
 mod yaml;
 
 pub use node::{Entry, Node, Pos, Value};
+pub use suggest::closest;
 
 /// Bounds that keep a malicious or accidental input from exhausting memory or the stack.
 #[derive(Debug, Clone, Copy)]

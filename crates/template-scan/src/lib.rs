@@ -102,8 +102,7 @@ pub const DEFAULT_FAIL_ON: FailOn = FailOn::Severity(Severity::High);
 
 /// Prints a one-line error the way every binary does, and returns its exit code.
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
-    eprintln!("template-scan: error: {message}");
-    exit
+    findings::cli::fail("template-scan", exit, message)
 }
 
 fn rule_set(no_builtin: bool, extra: &[PathBuf]) -> Result<RuleSet, Exit> {

@@ -116,13 +116,13 @@ pub fn finding(report: &Report, scope: &AsffScope, f: &Finding) -> Value {
         "Title": truncate(&format!("{}: {title}", f.rule_id), 256),
         "Description": truncate(&description, 1024),
         "ProductFields": fields,
-        "Resources": [{
+        "Resources": [deployed_resource(f, details.clone()).unwrap_or_else(|| json!({
             "Type": "Other",
             "Id": truncate(&resource_id, 512),
             "Partition": scope.partition,
             "Region": scope.region,
             "Details": {"Other": details},
-        }],
+        }))],
         "Compliance": {"Status": compliance},
         "Workflow": {"Status": workflow},
         "RecordState": record_state,
@@ -166,6 +166,28 @@ pub fn finding(report: &Report, scope: &AsffScope, f: &Finding) -> Value {
         });
     }
     out
+}
+
+/// The resource of a finding about something deployed: its ARN, with the ASFF type of the
+/// service when there is one, in the finding's own account and region.
+fn deployed_resource(f: &Finding, details: Map<String, Value>) -> Option<Value> {
+    let target = f.target.as_ref()?;
+    let arn = target.resource_arn.as_deref()?;
+    let mut parts = arn.splitn(6, ':');
+    let partition = parts.nth(1).unwrap_or("aws");
+    let service = parts.next().unwrap_or("");
+    let region = parts.next().unwrap_or("");
+    let kind = match (service, parts.nth(1).unwrap_or("")) {
+        ("cloudformation", rest) if rest.starts_with("stack/") => "AwsCloudFormationStack",
+        _ => "Other",
+    };
+    Some(json!({
+        "Type": kind,
+        "Id": truncate(arn, 512),
+        "Partition": partition,
+        "Region": target.region.as_deref().unwrap_or(region),
+        "Details": {"Other": details},
+    }))
 }
 
 #[cfg(test)]

@@ -15,33 +15,6 @@ pub const CHECK: Check = Check {
     run,
 };
 
-/// The closest action name of a service, by edit distance.
-fn closest<'a>(actions: impl Iterator<Item = &'a str>, wanted: &str) -> Option<&'a str> {
-    let wanted = wanted.to_lowercase();
-    actions
-        .map(|a| (distance(&a.to_lowercase(), &wanted), a))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, a)| a)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (current + 1)
-                .min(row[j] + 1)
-                .min(previous + usize::from(ca != *cb));
-            previous = current;
-        }
-    }
-    row[b.len()]
-}
-
 fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
     for statement in statements(subject.document) {
         for field in ["Action", "NotAction"] {
@@ -66,9 +39,10 @@ fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
                     continue;
                 };
                 if matching(service, name).is_empty() {
-                    let hint = closest(service.actions.values().map(|(n, _)| n.as_str()), name)
-                        .map(|c| format!("; did you mean `{prefix}:{c}`?"))
-                        .unwrap_or_default();
+                    let hint =
+                        spanned::closest(service.actions.values().map(|(n, _)| n.as_str()), name)
+                            .map(|c| format!("; did you mean `{prefix}:{c}`?"))
+                            .unwrap_or_default();
                     out.push(statement.problem(
                         CHECK.id,
                         Some(Statement::field(field, at)),
