@@ -162,23 +162,20 @@ impl Moto {
         ]
     }
 
-    /// Every Security Hub finding the server holds (GetFindings, all pages), through boto3.
-    pub fn security_hub_findings(&self) -> Vec<serde_json::Value> {
-        let script = r#"
+    /// Runs a Python script against this server with boto3 and returns what it prints as
+    /// JSON. The script gets `client(service, region='us-east-1')` and `out(value)`.
+    pub fn boto3(&self, script: &str) -> serde_json::Value {
+        let prelude = r#"
 import boto3, json, sys
-c = boto3.client('securityhub', endpoint_url=sys.argv[1], region_name='us-east-1',
-                 aws_access_key_id='testing', aws_secret_access_key='testing')
-out, token = [], None
-while True:
-    page = c.get_findings(**({'NextToken': token} if token else {}))
-    out += page['Findings']
-    token = page.get('NextToken')
-    if not token:
-        break
-print(json.dumps(out, default=str))
+def client(service, region='us-east-1'):
+    return boto3.client(service, endpoint_url=sys.argv[1], region_name=region,
+                        aws_access_key_id='testing', aws_secret_access_key='testing')
+def out(value):
+    print(json.dumps(value, default=str))
 "#;
         let out = Command::new(&self.python)
-            .args(["-c", script, &self.endpoint])
+            .args(["-c", &format!("{prelude}\n{script}"), &self.endpoint])
+            .current_dir(root())
             .output()
             .expect("the moto virtualenv's python runs");
         assert!(
@@ -186,7 +183,24 @@ print(json.dumps(out, default=str))
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("GetFindings JSON")
+        serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+    }
+
+    /// Every Security Hub finding the server holds (GetFindings, all pages), through boto3.
+    pub fn security_hub_findings(&self) -> Vec<serde_json::Value> {
+        let found = self.boto3(
+            r#"
+c, found, token = client('securityhub'), [], None
+while True:
+    page = c.get_findings(**({'NextToken': token} if token else {}))
+    found += page['Findings']
+    token = page.get('NextToken')
+    if not token:
+        break
+out(found)
+"#,
+        );
+        found.as_array().cloned().unwrap_or_default()
     }
 }
 

@@ -34,6 +34,48 @@ pub enum AwsError {
     Internal(String),
 }
 
+/// An API call that failed after the SDK's retries, as one line: `<action> failed: <code>:
+/// <message>`, and on an access-denied error the permission the credentials lack (`permission`,
+/// such as `cloudformation:UpdateStackSet`; empty when there is nothing to say). Every step
+/// reports its API errors in this shape.
+pub fn api_error<E>(
+    action: &str,
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
+    permission: &str,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let context = || aws_smithy_types::error::display::DisplayErrorContext(error).to_string();
+    let Some(code) = error.code() else {
+        // No error code: a connection failure or a timeout (the error chain says which), a
+        // response the SDK could not read (an endpoint that does not implement the call), or a
+        // modeled error built without metadata, as SDK mocks build them.
+        let message = match (error.raw_response(), error.as_service_error()) {
+            (Some(response), Some(service)) if !response.status().is_success() => format!(
+                "HTTP {} and a response that is not an AWS error ({service}); is the endpoint right?",
+                response.status().as_u16()
+            ),
+            (_, Some(service)) => service.to_string(),
+            _ => context(),
+        };
+        return AwsError::Api(format!("{action} failed: {message}"));
+    };
+    let message = error.message().map(str::to_owned).unwrap_or_else(context);
+    let denied = ["AccessDenied", "UnauthorizedOperation", "NotAuthorized"]
+        .iter()
+        .any(|c| code.contains(c));
+    let hint = if denied && !permission.is_empty() {
+        format!(" (the credentials need {permission})")
+    } else {
+        String::new()
+    };
+    AwsError::Api(format!("{action} failed: {code}: {message}{hint}"))
+}
+
 /// `--security-hub` and its lifecycle flag, the same on every binary.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Security Hub")]

@@ -1,0 +1,417 @@
+//! `stackset-update`: update a CloudFormation StackSet from a configuration file in the
+//! repository, wait for the operation, and report every stack instance.
+
+pub mod config;
+pub mod deployed;
+pub mod operation;
+pub mod plan;
+pub mod report;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser};
+use findings::cli::ReportArgs;
+use findings::{Exceptions, Exit, FailOn, Severity};
+
+use crate::config::{Desired, Overrides};
+use crate::deployed::Deployed;
+use crate::operation::{Cancel, Interrupted, Outcome, Runner, Settings};
+use crate::plan::Plan;
+
+const EXAMPLES: &str = "\
+Examples:
+  stackset-update --config stacksets/baseline.yaml --report-dir reports/
+  stackset-update --config stacksets/baseline.yaml --dry-run --detect-drift
+  stackset-update --config baseline.yaml --parameters RetentionDays=90 --regions us-east-1,eu-west-1
+  stackset-update --stack-set-name baseline --use-previous-template --use-previous-value KmsKeyArn \\
+      --accounts 111111111111 --regions us-east-1 --call-as DELEGATED_ADMIN
+
+Exit codes: 0 updated (or nothing to change), 1 the operation failed or stopped or an instance
+failed, 2 usage or configuration error, 3 AWS error, timeout or cancelled build.";
+
+/// Update a CloudFormation StackSet from the repository, wait for it, and report every stack
+/// instance.
+#[derive(Debug, Parser)]
+#[command(name = "stackset-update", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The StackSet configuration file (YAML or JSON), with keys named like the properties of
+    /// CodePipeline's CloudFormationStackSet action; paths in it are relative to it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+
+    /// Before updating, run DetectStackSetDrift and report each targeted instance's drift.
+    #[arg(long)]
+    pub detect_drift: bool,
+
+    /// Show what would change (and the drift, with --detect-drift), then stop: no operation.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Longest wait for the operations, such as 90s, 45m or 2h; then exit 3 with the
+    /// operation id, which keeps running.
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Time between two DescribeStackSetOperation calls.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+
+    /// When the build is cancelled (SIGTERM, SIGINT) during an operation, stop it with
+    /// StopStackSetOperation; without it, the operation goes on and its id is printed.
+    #[arg(long)]
+    pub stop_on_cancel: bool,
+
+    #[command(flatten)]
+    pub reports: ReportArgs,
+
+    #[command(flatten)]
+    pub security_hub: aws_io::SecurityHubArgs,
+
+    #[command(flatten)]
+    pub aws: aws_io::AwsArgs,
+}
+
+/// Values that override the configuration file, key by key.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "StackSet (override the configuration file)")]
+pub struct OverrideArgs {
+    /// StackSetName.
+    #[arg(long, value_name = "NAME")]
+    pub stack_set_name: Option<String>,
+    /// Description.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// TemplatePath, relative to the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub template_path: Option<PathBuf>,
+    /// UsePreviousTemplate: true.
+    #[arg(long)]
+    pub use_previous_template: bool,
+    /// Parameters: KEY=VALUE ...
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
+    pub parameters: Vec<String>,
+    /// Parameters with UsePreviousValue: true.
+    #[arg(long, value_name = "KEY", num_args = 1..)]
+    pub use_previous_value: Vec<String>,
+    /// Capabilities, comma-separated (CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub capabilities: Option<Vec<String>>,
+    /// Tags: KEY=VALUE ...
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
+    pub tags: Option<Vec<String>>,
+    /// PermissionModel: SELF_MANAGED or SERVICE_MANAGED.
+    #[arg(long, value_name = "MODEL")]
+    pub permission_model: Option<String>,
+    /// AdministrationRoleArn.
+    #[arg(long, value_name = "ARN")]
+    pub administration_role_arn: Option<String>,
+    /// ExecutionRoleName.
+    #[arg(long, value_name = "NAME")]
+    pub execution_role_name: Option<String>,
+    /// CallAs: SELF or DELEGATED_ADMIN.
+    #[arg(long, value_name = "WHO")]
+    pub call_as: Option<String>,
+    /// OrganizationsAutoDeployment: Enabled, Disabled or EnabledWithStackRetention.
+    #[arg(long, value_name = "MODE")]
+    pub organizations_auto_deployment: Option<String>,
+    /// DeploymentTargets accounts, comma-separated.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub accounts: Option<Vec<String>>,
+    /// DeploymentTargets organizational units, comma-separated.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub organizational_unit_ids: Option<Vec<String>>,
+    /// DeploymentTargets AccountFilterType: NONE, INTERSECTION, DIFFERENCE or UNION.
+    #[arg(long, value_name = "TYPE")]
+    pub account_filter_type: Option<String>,
+    /// Regions, comma-separated.
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
+    pub regions: Option<Vec<String>>,
+    /// RegionConcurrencyType: SEQUENTIAL or PARALLEL.
+    #[arg(long, value_name = "TYPE")]
+    pub region_concurrency_type: Option<String>,
+    /// RegionOrder, comma-separated.
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
+    pub region_order: Option<Vec<String>>,
+    /// FailureToleranceCount.
+    #[arg(long, value_name = "N")]
+    pub failure_tolerance_count: Option<i32>,
+    /// FailureTolerancePercentage.
+    #[arg(long, value_name = "PERCENT")]
+    pub failure_tolerance_percentage: Option<i32>,
+    /// MaxConcurrentCount.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_count: Option<i32>,
+    /// MaxConcurrentPercentage.
+    #[arg(long, value_name = "PERCENT")]
+    pub max_concurrent_percentage: Option<i32>,
+    /// ConcurrencyMode: STRICT_FAILURE_TOLERANCE or SOFT_FAILURE_TOLERANCE.
+    #[arg(long, value_name = "MODE")]
+    pub concurrency_mode: Option<String>,
+}
+
+impl From<&OverrideArgs> for Overrides {
+    fn from(a: &OverrideArgs) -> Self {
+        Overrides {
+            stack_set_name: a.stack_set_name.clone(),
+            description: a.description.clone(),
+            template_path: a.template_path.clone(),
+            use_previous_template: a.use_previous_template,
+            parameters: a.parameters.clone(),
+            use_previous_value: a.use_previous_value.clone(),
+            capabilities: a.capabilities.clone(),
+            tags: a.tags.clone(),
+            permission_model: a.permission_model.clone(),
+            administration_role_arn: a.administration_role_arn.clone(),
+            execution_role_name: a.execution_role_name.clone(),
+            call_as: a.call_as.clone(),
+            auto_deployment: a.organizations_auto_deployment.clone(),
+            accounts: a.accounts.clone(),
+            organizational_unit_ids: a.organizational_unit_ids.clone(),
+            account_filter_type: a.account_filter_type.clone(),
+            regions: a.regions.clone(),
+            region_concurrency_type: a.region_concurrency_type.clone(),
+            region_order: a.region_order.clone(),
+            failure_tolerance_count: a.failure_tolerance_count,
+            failure_tolerance_percentage: a.failure_tolerance_percentage,
+            max_concurrent_count: a.max_concurrent_count,
+            max_concurrent_percentage: a.max_concurrent_percentage,
+            concurrency_mode: a.concurrency_mode.clone(),
+        }
+    }
+}
+
+/// `90s`, `45m`, `2h`, or a number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write it as 90s, 45m or 2h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration; write it as 90s, 45m or 2h"
+            ))
+        }
+    };
+    if seconds == 0 {
+        return Err("a duration must be longer than 0".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
+    findings::cli::fail(report::TOOL, exit, message)
+}
+
+fn log(line: &str) {
+    eprintln!("{}: {line}", report::TOOL);
+}
+
+/// What the AWS part of a run found and did.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub deployed: Deployed,
+    pub plan: Plan,
+    pub drift: Option<operation::Operation>,
+    pub outcome: Option<Outcome>,
+    /// The instances after the operations (stack ids, reasons, drift status).
+    pub after: Vec<deployed::Instance>,
+}
+
+/// The findings of a run (sorted); prints the table of every instance an operation reached.
+pub fn report_of(desired: &Desired, run: &Run, dry_run: bool) -> findings::Report {
+    let mut report = report::new_report(desired);
+    if let Some(drift) = &run.drift {
+        if !drift.succeeded() {
+            report::add_operation(&mut report, desired, drift, &run.after);
+        }
+        report::add_drift(&mut report, desired, &run.plan.targets, &run.after);
+    }
+    match &run.outcome {
+        Some(outcome) => {
+            let mut results = Vec::new();
+            for op in &outcome.operations {
+                report::add_operation(&mut report, desired, op, &run.after);
+                results.extend(op.results.iter().cloned());
+            }
+            results.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+            eprint!("{}", report::summary_table(&results));
+        }
+        None if !dry_run => report::add_current(
+            &mut report,
+            desired,
+            &run.plan.targets,
+            &run.deployed.instances,
+        ),
+        None => {}
+    }
+    report.sort();
+    report
+}
+
+pub fn run(cli: Cli) -> Exit {
+    let started = std::time::Instant::now();
+    let exceptions = match &cli.reports.exceptions {
+        Some(path) => match Exceptions::load(&path.display().to_string()) {
+            Ok(ex) => Some(ex),
+            Err(e) => return fail(Exit::Input, e),
+        },
+        None => None,
+    };
+    let desired = match config::load(cli.config.as_deref(), &Overrides::from(&cli.overrides)) {
+        Ok(d) => d,
+        Err(e) => return fail(Exit::Input, e),
+    };
+    let settings = Settings {
+        poll: cli.poll_interval,
+        timeout: cli.timeout,
+        stop_on_cancel: cli.stop_on_cancel,
+    };
+    let run = aws_io::block_on(aws(&cli, &desired, settings));
+    let run = match run {
+        Ok(Ok(Ok(run))) => run,
+        Ok(Ok(Err(interrupted))) => return interruption(&desired, &cli, &interrupted),
+        Ok(Err(e)) | Err(e) => return fail(Exit::Environment, e),
+    };
+
+    let mut report = report_of(&desired, &run, cli.dry_run);
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match aws_io::finish(
+        &mut report,
+        &cli.reports,
+        &cli.security_hub,
+        &cli.aws,
+        exceptions.as_ref(),
+        cli.reports
+            .fail_on
+            .unwrap_or(FailOn::Severity(Severity::High)),
+        "",
+    ) {
+        Ok(verdict) => verdict.exit,
+        Err(stop) => fail(stop.exit, stop.message),
+    }
+}
+
+/// Everything that talks to CloudFormation, on the AWS thread.
+async fn aws(
+    cli: &Cli,
+    desired: &Desired,
+    settings: Settings,
+) -> Result<Result<Run, Interrupted>, aws_io::AwsError> {
+    let cancel = Cancel::on_signals()?;
+    let config = aws_io::config::load(&cli.aws).await?;
+    let client = aws_sdk_cloudformation::Client::new(&config);
+    let call_as = desired.call_as.as_deref();
+    let deployed = deployed::read(&client, &desired.stack_set_name, call_as).await?;
+    let plan = plan::plan(desired, &deployed);
+    eprint!("{}", plan::describe(desired, &deployed, &plan));
+    let mut runner = Runner::new(&client, desired, settings, cancel, &log);
+    let drift = if cli.detect_drift {
+        match runner.detect_drift().await? {
+            Ok(op) => Some(op),
+            Err(i) => return Ok(Err(i)),
+        }
+    } else {
+        None
+    };
+    let outcome = if cli.dry_run {
+        log("dry run: no operation started");
+        None
+    } else if plan.is_empty() {
+        log("nothing to change: no operation started");
+        None
+    } else {
+        let outcome = runner.apply(&plan).await?;
+        if let Some(i) = outcome.interrupted.clone() {
+            return Ok(Err(i));
+        }
+        Some(outcome)
+    };
+    let after = if drift.is_some() || outcome.is_some() {
+        deployed::instances(&client, &desired.stack_set_name, call_as).await?
+    } else {
+        deployed.instances.clone()
+    };
+    Ok(Ok(Run {
+        deployed,
+        plan,
+        drift,
+        outcome,
+        after,
+    }))
+}
+
+/// A timeout or a cancelled build: no report (it would look complete), the operation id and
+/// how to follow or stop it. Exit 3.
+fn interruption(desired: &Desired, cli: &Cli, interrupted: &Interrupted) -> Exit {
+    let mut where_ = String::new();
+    if let Some(region) = &cli.aws.region {
+        where_.push_str(&format!(" --region {region}"));
+    }
+    if let Some(call_as) = &desired.call_as {
+        where_.push_str(&format!(" --call-as {call_as}"));
+    }
+    let name = &desired.stack_set_name;
+    let follow = |id: &str| {
+        format!(
+            "follow it with `aws cloudformation describe-stack-set-operation --stack-set-name {name} --operation-id {id}{where_}`"
+        )
+    };
+    let stop = |id: &str| {
+        format!(
+            "stop it with `aws cloudformation stop-stack-set-operation --stack-set-name {name} --operation-id {id}{where_}`"
+        )
+    };
+    let message = match interrupted {
+        Interrupted::TimedOut { operation: Some(id) } => format!(
+            "timed out after {}s while operation {id} runs; it goes on: {}; {}",
+            cli.timeout.as_secs(),
+            follow(id),
+            stop(id)
+        ),
+        Interrupted::TimedOut { operation: None } => format!(
+            "timed out after {}s waiting for another operation on StackSet {name} to end; no operation was started",
+            cli.timeout.as_secs()
+        ),
+        Interrupted::Cancelled { operation: Some(id), stopped: true } => format!(
+            "cancelled: StopStackSetOperation was called for operation {id}; instances not yet updated keep their version; {}",
+            follow(id)
+        ),
+        Interrupted::Cancelled { operation: Some(id), stopped: false } => format!(
+            "cancelled while operation {id} runs; it goes on: {}; {}",
+            follow(id),
+            stop(id)
+        ),
+        Interrupted::Cancelled { operation: None, .. } => {
+            "cancelled before any operation was started".to_owned()
+        }
+    };
+    fail(Exit::Environment, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_in_seconds_minutes_and_hours() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("45m"), Ok(Duration::from_secs(2700)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+}

@@ -1,0 +1,179 @@
+//! `stackset-update` end to end against moto: a parameter change from the repository's file
+//! updates every instance, and a second run has nothing to do; bad configuration exits 2.
+
+mod support;
+
+use support::{report_dir, run, run_with_env, stderr, Moto};
+
+const CONFIG: &str = "fixtures/stackset/account-baseline.yaml";
+
+/// The StackSet as the last deployment left it: RetentionDays 30 on four instances.
+const SEED: &str = r#"
+cf = client('cloudformation')
+cf.create_stack_set(
+    StackSetName='account-baseline',
+    Description='Audit log group in every workload account',
+    TemplateBody=open('fixtures/stackset/baseline.yaml').read(),
+    Parameters=[{'ParameterKey': 'RetentionDays', 'ParameterValue': '30'},
+                {'ParameterKey': 'Team', 'ParameterValue': 'platform'}],
+    Tags=[{'Key': 'owner', 'Value': 'platform-team'}],
+    PermissionModel='SELF_MANAGED')
+cf.create_stack_instances(StackSetName='account-baseline',
+    Accounts=['111111111111', '222222222222'], Regions=['us-east-1', 'eu-west-1'])
+out(cf.describe_stack_set(StackSetName='account-baseline')['StackSet']['StackSetId'])
+"#;
+
+const STATE: &str = r#"
+cf = client('cloudformation')
+s = cf.describe_stack_set(StackSetName='account-baseline')['StackSet']
+ops = cf.list_stack_set_operations(StackSetName='account-baseline')['Summaries']
+out({'parameters': {p['ParameterKey']: p['ParameterValue'] for p in s['Parameters']},
+     'operations': [o['OperationId'] for o in ops]})
+"#;
+
+#[test]
+fn a_parameter_change_updates_every_instance_and_a_second_run_does_nothing() {
+    let moto = Moto::start();
+    moto.boto3(SEED);
+    let dir = report_dir("stackset_update_change");
+    let dir_arg = dir.display().to_string();
+    let args = [
+        "--config",
+        CONFIG,
+        "--poll-interval",
+        "1s",
+        "--report-dir",
+        &dir_arg,
+    ];
+    let out = run_with_env("stackset-update", &args, &moto.env());
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("Parameters.RetentionDays: 30 -> 90"), "{log}");
+    assert!(
+        log.contains("started operation stackset-update-update-"),
+        "{log}"
+    );
+    for place in [
+        "111111111111  us-east-1",
+        "111111111111  eu-west-1",
+        "222222222222  us-east-1",
+        "222222222222  eu-west-1",
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with(place) && l.contains("SUCCEEDED")),
+            "{place}: {log}"
+        );
+    }
+    let state = moto.boto3(STATE);
+    assert_eq!(state["parameters"]["RetentionDays"], "90", "{state}");
+    let operations = state["operations"].as_array().map_or(0, Vec::len);
+
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("a JUnit report");
+    assert_eq!(
+        junit.matches("<testcase").count(),
+        5,
+        "four instances and the operation: {junit}"
+    );
+    assert!(!junit.contains("<failure"), "{junit}");
+    for place in ["111111111111/us-east-1", "222222222222/eu-west-1"] {
+        assert!(junit.contains(place), "{place}: {junit}");
+    }
+    let asff = std::fs::read_to_string(dir.join("asff.json")).expect("an ASFF report");
+    assert!(
+        asff.contains("\"AwsCloudFormationStack\""),
+        "instances carry their stack: {asff}"
+    );
+
+    // Again: the StackSet is as the file says, so no operation starts.
+    let again_dir = report_dir("stackset_update_again");
+    let again_arg = again_dir.display().to_string();
+    let again = run_with_env(
+        "stackset-update",
+        &["--config", CONFIG, "--report-dir", &again_arg],
+        &moto.env(),
+    );
+    let log = stderr(&again);
+    assert_eq!(again.status.code(), Some(0), "{log}");
+    assert!(log.contains("nothing to change"), "{log}");
+    let state = moto.boto3(STATE);
+    assert_eq!(
+        state["operations"].as_array().map_or(0, Vec::len),
+        operations,
+        "no new operation: {state}"
+    );
+    let junit = std::fs::read_to_string(again_dir.join("junit.xml")).expect("a JUnit report");
+    assert_eq!(junit.matches("<testcase").count(), 4, "{junit}");
+}
+
+#[test]
+fn dry_run_shows_the_difference_and_starts_nothing() {
+    let moto = Moto::start();
+    moto.boto3(SEED);
+    let out = run_with_env(
+        "stackset-update",
+        &[
+            "--config",
+            CONFIG,
+            "--dry-run",
+            "--parameters",
+            "RetentionDays=365",
+        ],
+        &moto.env(),
+    );
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("Parameters.RetentionDays: 30 -> 365"), "{log}");
+    assert!(log.contains("dry run: no operation started"), "{log}");
+    let state = moto.boto3(STATE);
+    assert_eq!(state["parameters"]["RetentionDays"], "30", "{state}");
+}
+
+#[test]
+fn a_missing_stack_set_is_an_aws_error() {
+    let moto = Moto::start();
+    let out = run_with_env("stackset-update", &["--config", CONFIG], &moto.env());
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert!(
+        log.contains("StackSet `account-baseline` does not exist in us-east-1"),
+        "{log}"
+    );
+}
+
+#[test]
+fn bad_configuration_exits_2_with_the_place_and_what_to_do() {
+    let dir = report_dir("stackset_update_bad_config");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    };
+    std::fs::copy(
+        support::root().join("fixtures/stackset/baseline.yaml"),
+        dir.join("baseline.yaml"),
+    )
+    .expect("copy");
+    let cases = [
+        (
+            write("unknown-key.yaml", "StackSetName: s\nTemplatePath: baseline.yaml\nParameters: {Team: x}\nRegion: [us-east-1]\n"),
+            "unknown-key.yaml:4:1: unknown key `Region`; did you mean `Regions`?",
+        ),
+        (
+            write("missing-template.yaml", "StackSetName: s\nTemplatePath: nowhere.yaml\n"),
+            "missing-template.yaml:2:15: cannot read the template",
+        ),
+        (
+            write("unknown-parameter.yaml", "StackSetName: s\nTemplatePath: baseline.yaml\nParameters:\n  Team: x\n  RetentionDay: 90\n"),
+            "unknown-parameter.yaml:5:3: parameter `RetentionDay` is not in the template",
+        ),
+    ];
+    for (path, expected) in cases {
+        // No credentials needed: the configuration is checked before any AWS call.
+        let out = run("stackset-update", &["--config", &path]);
+        let log = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{log}");
+        assert!(log.contains(expected), "expected {expected:?} in {log}");
+        assert!(!log.contains("panicked"), "{log}");
+    }
+}
