@@ -206,6 +206,31 @@ mod tests {
     }
 
     #[test]
+    fn a_deployed_stack_is_its_own_resource_in_its_account_and_region() {
+        let scope = AsffScope {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            partition: "aws".into(),
+        };
+        let mut report = sample();
+        let arn = "arn:aws:cloudformation:eu-west-1:222222222222:stack/StackSet-baseline-1/0";
+        report.findings[0].target = Some(crate::model::Target {
+            account: Some("222222222222".into()),
+            region: Some("eu-west-1".into()),
+            partition: Some("aws".into()),
+            resource_arn: Some(arn.into()),
+        });
+        let doc = finding(&report, &scope, &report.findings[0]);
+        assert_eq!(doc["Resources"][0]["Type"], "AwsCloudFormationStack");
+        assert_eq!(doc["Resources"][0]["Id"], arn);
+        assert_eq!(doc["Resources"][0]["Region"], "eu-west-1");
+        // Imported into the pipeline's account, where Security Hub runs.
+        assert_eq!(doc["AwsAccountId"], "123456789012");
+        let other = finding(&report, &scope, &report.findings[1]);
+        assert_eq!(other["Resources"][0]["Type"], "Other");
+    }
+
+    #[test]
     fn product_arn_follows_the_partition() {
         let scope = AsffScope {
             account: "111122223333".into(),
