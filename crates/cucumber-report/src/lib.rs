@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use findings::cli::ReportArgs;
-use findings::{Exceptions, Exit, FailOn, Report, Severity, Status, StepStatus, Tool};
+use findings::{Exit, Report, Status, StepStatus, Tool};
 
 use crate::inputs::{FormatName, Sink};
 use crate::severity::SeverityMap;
@@ -202,19 +202,12 @@ pub fn run(cli: Cli) -> Exit {
         },
         None => SeverityMap::default(),
     };
-    let exceptions = match &cli.reports.exceptions {
-        Some(path) => match Exceptions::load(&path.display().to_string()) {
-            Ok(ex) => Some(ex),
-            Err(e) => return fail(Exit::Input, e),
-        },
-        None => None,
+    let exceptions = match cli.reports.load_exceptions() {
+        Ok(ex) => ex,
+        Err(e) => return fail(Exit::Input, e),
     };
     let mut report = Report::new(
-        Tool {
-            name: "cucumber-report".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            information_uri: "https://github.com/aws-pipeline-steps/aws-pipeline-steps".into(),
-        },
+        Tool::ours("cucumber-report", env!("CARGO_PKG_VERSION")),
         chrono::Utc::now(),
     );
     report.context = aws_io::context::from_environment();
@@ -229,9 +222,7 @@ pub fn run(cli: Cli) -> Exit {
         &cli.security_hub,
         &cli.aws,
         exceptions.as_ref(),
-        cli.reports
-            .fail_on
-            .unwrap_or(FailOn::Severity(Severity::High)),
+        cli.reports.gate(),
         "",
     ) {
         Ok(verdict) => verdict,

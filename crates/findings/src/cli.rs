@@ -100,6 +100,20 @@ pub struct ReportPaths {
 }
 
 impl ReportArgs {
+    /// The `--exceptions` file, read and checked (None without the flag).
+    pub fn load_exceptions(&self) -> Result<Option<crate::Exceptions>, crate::ExceptionsError> {
+        self.exceptions
+            .as_ref()
+            .map(|path| crate::Exceptions::load(&path.display().to_string()))
+            .transpose()
+    }
+
+    /// `--fail-on`, whose default [`parse`] sets per binary; HIGH when parsed otherwise.
+    pub fn gate(&self) -> FailOn {
+        self.fail_on
+            .unwrap_or(FailOn::Severity(crate::Severity::High))
+    }
+
     pub fn paths(&self) -> ReportPaths {
         let in_dir = |name: &str| self.report_dir.as_ref().map(|d| d.join(name));
         ReportPaths {

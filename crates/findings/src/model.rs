@@ -216,6 +216,17 @@ pub struct Tool {
     pub information_uri: String,
 }
 
+impl Tool {
+    /// One of this project's binaries; `version` is its `CARGO_PKG_VERSION`.
+    pub fn ours(name: &str, version: &str) -> Tool {
+        Tool {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            information_uri: "https://github.com/aws-pipeline-steps/aws-pipeline-steps".into(),
+        }
+    }
+}
+
 /// An exception whose expiry date has passed: it no longer exempts anything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExpiredException {

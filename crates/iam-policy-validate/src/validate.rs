@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Args;
 use findings::cli::ReportArgs;
-use findings::{Exceptions, Exit, FailOn, Finding, Location, Report, Rule, Severity, Status, Tool};
+use findings::{Exit, Finding, Location, Report, Rule, Severity, Status, Tool};
 
 use crate::checks::{self, PolicyKind, Subject};
 use crate::extract::{Origin, Policy};
@@ -127,12 +127,9 @@ fn policy_label(checked: &Checked<'_>) -> String {
 
 pub fn run(args: &ValidateArgs) -> Exit {
     let started = Instant::now();
-    let exceptions = match &args.reports.exceptions {
-        Some(path) => match Exceptions::load(&path.display().to_string()) {
-            Ok(ex) => Some(ex),
-            Err(e) => return fail(Exit::Input, e),
-        },
-        None => None,
+    let exceptions = match args.reports.load_exceptions() {
+        Ok(ex) => ex,
+        Err(e) => return fail(Exit::Input, e),
     };
     let loaded = match crate::load(
         &args.template,
@@ -156,11 +153,7 @@ pub fn run(args: &ValidateArgs) -> Exit {
         }
     };
     let mut report = Report::new(
-        Tool {
-            name: TOOL.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            information_uri: "https://github.com/aws-pipeline-steps/aws-pipeline-steps".into(),
-        },
+        Tool::ours(TOOL, env!("CARGO_PKG_VERSION")),
         chrono::Utc::now(),
     );
     report.context = aws_io::context::from_environment();
@@ -254,9 +247,7 @@ pub fn run(args: &ValidateArgs) -> Exit {
         &args.security_hub,
         &args.aws,
         exceptions.as_ref(),
-        args.reports
-            .fail_on
-            .unwrap_or(FailOn::Severity(Severity::High)),
+        args.reports.gate(),
         "",
     ) {
         Ok(verdict) => verdict.exit,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 use findings::cli::ReportArgs;
-use findings::{Exceptions, Exit, FailOn, Severity};
+use findings::Exit;
 
 use crate::config::{Desired, Overrides};
 use crate::deployed::Deployed;
@@ -262,12 +262,9 @@ pub fn report_of(desired: &Desired, run: &Run, dry_run: bool) -> findings::Repor
 
 pub fn run(cli: Cli) -> Exit {
     let started = std::time::Instant::now();
-    let exceptions = match &cli.reports.exceptions {
-        Some(path) => match Exceptions::load(&path.display().to_string()) {
-            Ok(ex) => Some(ex),
-            Err(e) => return fail(Exit::Input, e),
-        },
-        None => None,
+    let exceptions = match cli.reports.load_exceptions() {
+        Ok(ex) => ex,
+        Err(e) => return fail(Exit::Input, e),
     };
     let desired = match config::load(cli.config.as_deref(), &Overrides::from(&cli.overrides)) {
         Ok(d) => d,
@@ -293,9 +290,7 @@ pub fn run(cli: Cli) -> Exit {
         &cli.security_hub,
         &cli.aws,
         exceptions.as_ref(),
-        cli.reports
-            .fail_on
-            .unwrap_or(FailOn::Severity(Severity::High)),
+        cli.reports.gate(),
         "",
     ) {
         Ok(verdict) => verdict.exit,

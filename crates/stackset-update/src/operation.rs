@@ -364,18 +364,18 @@ impl<'a> Runner<'a> {
             .await
             .map(|out| out.operation_id)
             .map_err(|e| {
-                let service = e.as_service_error();
-                if service.is_some_and(|s| s.is_operation_in_progress_exception()) {
-                    Refused::InProgress
-                } else if service.is_some_and(|s| s.is_operation_id_already_exists_exception()) {
-                    Refused::AlreadyExists
-                } else {
-                    Refused::Error(api_error(
-                        "UpdateStackSet",
-                        &e,
-                        "cloudformation:UpdateStackSet and iam:PassRole on the administration role",
-                    ))
-                }
+                let s = e.as_service_error();
+                Refused::of(
+                    s.is_some_and(|s| s.is_operation_in_progress_exception()),
+                    s.is_some_and(|s| s.is_operation_id_already_exists_exception()),
+                    || {
+                        api_error(
+                            "UpdateStackSet",
+                            &e,
+                            "cloudformation:UpdateStackSet and iam:PassRole on the administration role",
+                        )
+                    },
+                )
             })
     }
 
@@ -394,18 +394,18 @@ impl<'a> Runner<'a> {
             .await
             .map(|out| out.operation_id)
             .map_err(|e| {
-                let service = e.as_service_error();
-                if service.is_some_and(|s| s.is_operation_in_progress_exception()) {
-                    Refused::InProgress
-                } else if service.is_some_and(|s| s.is_operation_id_already_exists_exception()) {
-                    Refused::AlreadyExists
-                } else {
-                    Refused::Error(api_error(
-                        "CreateStackInstances",
-                        &e,
-                        "cloudformation:CreateStackInstances",
-                    ))
-                }
+                let s = e.as_service_error();
+                Refused::of(
+                    s.is_some_and(|s| s.is_operation_in_progress_exception()),
+                    s.is_some_and(|s| s.is_operation_id_already_exists_exception()),
+                    || {
+                        api_error(
+                            "CreateStackInstances",
+                            &e,
+                            "cloudformation:CreateStackInstances",
+                        )
+                    },
+                )
             })
     }
 
@@ -580,10 +580,26 @@ enum Started {
     Interrupted(Interrupted),
 }
 
+/// Why CloudFormation did not start an operation.
 enum Refused {
+    /// Another operation runs on the StackSet: wait and try again.
     InProgress,
+    /// Our id was taken (by the same request from a retried build): follow it.
     AlreadyExists,
     Error(AwsError),
+}
+
+impl Refused {
+    /// UpdateStackSet and CreateStackInstances refuse in the same ways with different types.
+    fn of(in_progress: bool, already_exists: bool, error: impl FnOnce() -> AwsError) -> Refused {
+        if in_progress {
+            Refused::InProgress
+        } else if already_exists {
+            Refused::AlreadyExists
+        } else {
+            Refused::Error(error())
+        }
+    }
 }
 
 /// `RUNNING: 2 succeeded, 1 failed, 3 pending`.

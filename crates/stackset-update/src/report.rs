@@ -57,11 +57,7 @@ fn rules() -> [Rule; 3] {
 
 pub fn new_report(desired: &Desired) -> Report {
     let mut report = Report::new(
-        Tool {
-            name: TOOL.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            information_uri: "https://github.com/aws-pipeline-steps/aws-pipeline-steps".into(),
-        },
+        Tool::ours(TOOL, env!("CARGO_PKG_VERSION")),
         chrono::Utc::now(),
     );
     for rule in rules() {

@@ -13,7 +13,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use findings::cli::ReportArgs;
 use findings::writers;
-use findings::{Exceptions, Exit, FailOn, Report, Severity, Tool};
+use findings::{Exit, FailOn, Report, Severity, Tool};
 use globset::{Glob, GlobSetBuilder};
 
 use crate::discover::Shard;
@@ -176,12 +176,9 @@ pub fn run(cli: Cli) -> Exit {
         Ok(set) => set,
         Err(e) => return fail(Exit::Input, format!("--exclude: {e}")),
     };
-    let exceptions = match &cli.reports.exceptions {
-        Some(path) => match Exceptions::load(&path.display().to_string()) {
-            Ok(ex) => Some(ex),
-            Err(e) => return fail(Exit::Input, e),
-        },
-        None => None,
+    let exceptions = match cli.reports.load_exceptions() {
+        Ok(ex) => ex,
+        Err(e) => return fail(Exit::Input, e),
     };
     let mut inputs = match discover::discover(&cli.paths, &excludes) {
         Ok(inputs) => inputs,
@@ -199,11 +196,7 @@ pub fn run(cli: Cli) -> Exit {
     }
 
     let mut report = Report::new(
-        Tool {
-            name: scan::TOOL.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            information_uri: "https://github.com/aws-pipeline-steps/aws-pipeline-steps".into(),
-        },
+        Tool::ours(scan::TOOL, env!("CARGO_PKG_VERSION")),
         chrono::Utc::now(),
     );
     let options = scan::Options {
