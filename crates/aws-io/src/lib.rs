@@ -2,6 +2,7 @@
 //! CodePipeline context, and Security Hub publishing. No other crate builds an SDK client.
 
 pub mod asff;
+pub mod cancel;
 pub mod config;
 pub mod context;
 pub mod securityhub;
@@ -18,6 +19,7 @@ use findings::writers::AsffScope;
 use findings::{Exceptions, Exit, FailOn, Report, Status, Verdict};
 use serde_json::Value;
 
+pub use cancel::Cancel;
 pub use config::AwsArgs;
 
 /// An AWS or environment failure: exit code 3 in every binary.

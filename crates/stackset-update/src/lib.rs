@@ -16,8 +16,9 @@ use findings::Exit;
 
 use crate::config::{Desired, Overrides};
 use crate::deployed::Deployed;
-use crate::operation::{Cancel, Interrupted, Outcome, Runner, Settings};
+use crate::operation::{Interrupted, Outcome, Runner, Settings};
 use crate::plan::Plan;
+use aws_io::Cancel;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use aws_io::Cancel;
 use aws_io::{api_error, AwsError};
 use aws_sdk_cloudformation::types::{
     AccountFilterType, AutoDeployment, Capability, ConcurrencyMode, DeploymentTargets, Parameter,
@@ -23,62 +24,6 @@ pub struct Settings {
     pub poll: Duration,
     pub timeout: Duration,
     pub stop_on_cancel: bool,
-}
-
-/// Tells the waits that the build was cancelled (SIGTERM or SIGINT).
-#[derive(Debug, Clone)]
-pub struct Cancel(tokio::sync::watch::Receiver<bool>);
-
-impl Cancel {
-    /// A signal that can be raised by hand (tests), and the handle that raises it.
-    pub fn manual() -> (tokio::sync::watch::Sender<bool>, Cancel) {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        (tx, Cancel(rx))
-    }
-
-    /// Raised by SIGTERM (how CodeBuild stops a build) or SIGINT. Installed before any
-    /// operation starts, so a stop never kills the process between two calls.
-    pub fn on_signals() -> Result<Cancel, AwsError> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let install = |kind| {
-            signal(kind).map_err(|e| AwsError::Environment(format!("cannot handle signals: {e}")))
-        };
-        let mut term = install(SignalKind::terminate())?;
-        let mut int = install(SignalKind::interrupt())?;
-        let (tx, cancel) = Cancel::manual();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            let _ = tx.send(true);
-        });
-        Ok(cancel)
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    /// Sleeps, or returns early with `true` when the build is cancelled.
-    async fn sleep(&mut self, duration: Duration) -> bool {
-        if self.is_cancelled() {
-            return true;
-        }
-        let sleep = tokio::time::sleep(duration);
-        tokio::pin!(sleep);
-        tokio::select! {
-            _ = &mut sleep => return self.is_cancelled(),
-            changed = self.0.changed() => {
-                if changed.is_ok() && self.is_cancelled() {
-                    return true;
-                }
-            }
-        }
-        // Nobody can raise the signal any more (its sender is gone): just wait.
-        sleep.await;
-        self.is_cancelled()
-    }
 }
 
 /// The result of one stack instance in an operation.

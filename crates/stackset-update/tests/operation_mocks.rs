@@ -5,6 +5,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_io::Cancel;
 use aws_sdk_cloudformation::config::retry::RetryConfig;
 use aws_sdk_cloudformation::error::ErrorMetadata;
 use aws_sdk_cloudformation::operation::describe_stack_set_operation::DescribeStackSetOperationOutput;
@@ -27,7 +28,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use findings::{Exit, FailOn, Severity, Status};
 use stackset_update::config::{load, Desired, Overrides};
 use stackset_update::deployed::{Deployed, Instance};
-use stackset_update::operation::{Cancel, Interrupted, Runner, Settings};
+use stackset_update::operation::{Interrupted, Runner, Settings};
 use stackset_update::plan::plan;
 use stackset_update::{report_of, Run};
 
