@@ -228,3 +228,23 @@ pub fn run_with_env(name: &str, args: &[&str], env: &[(&str, String)]) -> Output
     }
     cmd.output().expect("the binary starts")
 }
+
+/// Starts a binary like [`run_with_env`] without waiting for it, its output captured.
+pub fn spawn_with_env(name: &str, args: &[&str], env: &[(&str, String)]) -> std::process::Child {
+    let mut cmd = Command::new(binary(name));
+    cmd.args(args)
+        .current_dir(root())
+        .env_remove("CODEBUILD_BUILD_ARN")
+        .env_remove("AWS_PROFILE")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    cmd.spawn().expect("the binary starts")
+}

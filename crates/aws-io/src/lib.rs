@@ -10,6 +10,7 @@ pub mod securityhub;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_securityhub::error::ProvideErrorMetadata;
@@ -134,6 +135,33 @@ where
             .join()
             .map_err(|_| AwsError::Internal("the AWS thread panicked".into()))
     })
+}
+
+/// A wait on the command line (`--timeout`, `--poll-interval`): `90s`, `45m`, `2h`, or a
+/// number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write it as 90s, 45m or 2h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration; write it as 90s, 45m or 2h"
+            ))
+        }
+    };
+    if seconds == 0 {
+        return Err("a duration must be longer than 0".into());
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// The account, region and partition of the credentials, from STS GetCallerIdentity.
@@ -414,4 +442,20 @@ pub fn finish(
         eprintln!("{}: {line}", report.tool.name);
     }
     Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_in_seconds_minutes_and_hours() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("45m"), Ok(Duration::from_secs(2700)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
 }

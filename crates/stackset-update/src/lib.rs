@@ -54,11 +54,11 @@ pub struct Cli {
 
     /// Longest wait for the operations, such as 90s, 45m or 2h; then exit 3 with the
     /// operation id, which keeps running.
-    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = aws_io::parse_duration)]
     pub timeout: Duration,
 
     /// Time between two DescribeStackSetOperation calls.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = aws_io::parse_duration)]
     pub poll_interval: Duration,
 
     /// When the build is cancelled (SIGTERM, SIGINT) during an operation, stop it with
@@ -183,32 +183,6 @@ impl From<&OverrideArgs> for Overrides {
             concurrency_mode: a.concurrency_mode.clone(),
         }
     }
-}
-
-/// `90s`, `45m`, `2h`, or a number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write it as 90s, 45m or 2h"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => {
-            return Err(format!(
-                "`{text}` is not a duration; write it as 90s, 45m or 2h"
-            ))
-        }
-    };
-    if seconds == 0 {
-        return Err("a duration must be longer than 0".into());
-    }
-    Ok(Duration::from_secs(seconds))
 }
 
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
@@ -394,20 +368,4 @@ fn interruption(desired: &Desired, cli: &Cli, interrupted: &Interrupted) -> Exit
         }
     };
     fail(Exit::Environment, message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations_in_seconds_minutes_and_hours() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("45m"), Ok(Duration::from_secs(2700)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
-        assert!(parse_duration("1d").is_err());
-        assert!(parse_duration("0s").is_err());
-    }
 }

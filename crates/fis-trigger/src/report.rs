@@ -1,0 +1,144 @@
+//! The experiment as findings: the experiment itself (the gate), and one per action, grouped
+//! as one feature per experiment template.
+
+use findings::{Feature, Finding, Location, Report, Rule, Severity, Status, Target, Tool};
+
+use crate::experiment::{Interruption, Outcome, Template};
+
+pub const TOOL: &str = "fis-trigger";
+pub const EXPERIMENT: &str = "FIS_EXPERIMENT";
+pub const ACTION: &str = "FIS_ACTION";
+
+fn rules() -> [Rule; 2] {
+    let rule = |id: &str, title: &str, description: &str, remediation: &str| Rule {
+        id: id.to_owned(),
+        severity: Severity::High,
+        title: title.to_owned(),
+        description: description.to_owned(),
+        remediation: remediation.to_owned(),
+        remediation_url: Some(
+            "https://docs.aws.amazon.com/fis/latest/userguide/monitoring-experiments.html".into(),
+        ),
+        compliance: Vec::new(),
+    };
+    [
+        rule(
+            EXPERIMENT,
+            "Experiment completed",
+            "The fault injection experiment ran to completion without a stop condition firing: the application stayed healthy under the fault. Stopped (a stop-condition alarm fired), failed and cancelled experiments fail the gate.",
+            "Read the state reason and error code; for a stop condition, the alarm that fired shows what degraded. Fix the application's resilience (or the experiment) before promoting the deployment.",
+        ),
+        rule(
+            ACTION,
+            "Experiment action completed",
+            "One action of the experiment (a fault injected, a wait) ran to its end.",
+            "Read the action's state reason; a failed action often lacks permissions in the experiment role or found no target.",
+        ),
+    ]
+}
+
+/// The report of a finished (or stopped) experiment.
+pub fn build(template: &Template, outcome: &Outcome, skip_actions: bool) -> Report {
+    let mut report = Report::new(
+        Tool::ours(TOOL, env!("CARGO_PKG_VERSION")),
+        chrono::Utc::now(),
+    );
+    for rule in rules() {
+        report.rules.insert(rule.id.clone(), rule);
+    }
+    report.context = aws_io::context::from_environment();
+    let e = &outcome.experiment;
+    let file = format!("experiment-template/{}", template.id);
+    report.features.insert(
+        file.clone(),
+        Feature {
+            name: if template.description.is_empty() {
+                format!("Experiment template {}", template.id)
+            } else {
+                template.description.clone()
+            },
+            description: format!("experiment {} ({})", e.id, e.arn),
+            line: 1,
+            tags: template
+                .tags
+                .iter()
+                .map(|(k, v)| format!("@{k}={v}"))
+                .collect(),
+        },
+    );
+    // The experiment ARN says where it ran: arn:<partition>:fis:<region>:<account>:experiment/<id>.
+    let parts: Vec<&str> = e.arn.split(':').collect();
+    let target = Target {
+        account: parts.get(4).map(|s| (*s).to_owned()),
+        region: parts.get(3).map(|s| (*s).to_owned()),
+        partition: parts.get(1).map(|s| (*s).to_owned()),
+        resource_arn: (!e.arn.is_empty()).then(|| e.arn.clone()),
+    };
+    let finding = |rule: &str, status: Status, message: String, resource: String| {
+        let location = Location {
+            file: file.clone(),
+            line: None,
+            column: None,
+            resource: Some(resource),
+            resource_type: Some("AWS::FIS::ExperimentTemplate".into()),
+            property_path: None,
+        };
+        Finding {
+            id: Finding::stable_id(TOOL, rule, &location),
+            rule_id: rule.to_owned(),
+            severity: Severity::High,
+            status,
+            message,
+            location,
+            target: Some(target.clone()),
+            suppression: None,
+        }
+    };
+
+    let mut message = format!("experiment {}: {}", e.id, e.status);
+    if let Some(reason) = &e.reason {
+        message.push_str(&format!(": {reason}"));
+    }
+    if let Some(error) = &e.error {
+        message.push_str(&format!(" (error {error})"));
+    }
+    match outcome.interrupted {
+        Some(Interruption::TimedOut) => message.push_str("; stopped by fis-trigger at --timeout"),
+        Some(Interruption::Cancelled) => {
+            message.push_str("; stopped by fis-trigger because the build was cancelled")
+        }
+        None => {}
+    }
+    if skip_actions {
+        message.push_str(" (actions skipped: --actions-mode skip-all)");
+    }
+    let passed = e.passed() && outcome.interrupted.is_none();
+    report.push(finding(
+        EXPERIMENT,
+        if passed {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        message,
+        "experiment".into(),
+    ));
+    for a in &e.actions {
+        let ok = a.status == "completed" || (skip_actions && a.status == "skipped");
+        let mut message = format!("{} ({}): {}", a.name, a.action_id, a.status);
+        if let Some(seconds) = a.seconds {
+            message.push_str(&format!(" after {seconds}s"));
+        }
+        if let Some(reason) = a.reason.as_ref().filter(|_| !ok) {
+            message.push_str(&format!(": {reason}"));
+        }
+        report.push(finding(
+            ACTION,
+            if ok { Status::Passed } else { Status::Failed },
+            message,
+            format!("action {}", a.name),
+        ));
+    }
+    report.sort();
+    report
+}

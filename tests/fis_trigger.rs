@@ -1,0 +1,202 @@
+//! `fis-trigger` end to end against moto, its state manager pacing the experiment: a
+//! completed experiment passes, one stopped from outside fails the gate, a SIGTERM stops the
+//! experiment before the process exits, and a tag that matches no template is exit 2.
+
+mod support;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use support::{report_dir, run_with_env, spawn_with_env, stderr, Moto};
+
+/// An experiment template with one wait action; each GetExperiment moves the experiment one
+/// state on after `times` calls (pending, initiating, running, completed).
+fn seed(moto: &Moto, times: u32) -> String {
+    let script = format!(
+        r#"
+import requests
+requests.post(sys.argv[1] + '/moto-api/state-manager/set-transition',
+              json={{'model_name': 'fis::experiment',
+                     'transition': {{'progression': 'manual', 'times': {times}}}}}).raise_for_status()
+fis = client('fis')
+t = fis.create_experiment_template(
+    clientToken='seed',
+    description='Checkout survives the loss of one AZ',
+    roleArn='arn:aws:iam::123456789012:role/fis-experiments',
+    stopConditions=[{{'source': 'aws:cloudwatch:alarm',
+                      'value': 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-5xx'}}],
+    actions={{'wait': {{'actionId': 'aws:fis:wait', 'parameters': {{'duration': 'PT1M'}}}}}},
+    targets={{}},
+    tags={{'app': 'checkout', 'stage': 'post-deploy'}})
+out(t['experimentTemplate']['id'])
+"#
+    );
+    moto.boto3(&script)
+        .as_str()
+        .expect("the template id")
+        .to_owned()
+}
+
+const EXPERIMENTS: &str = r#"
+fis = client('fis')
+found = []
+for e in fis.list_experiments()['experiments']:
+    full = fis.get_experiment(id=e['id'])['experiment']
+    found.append({'id': full['id'], 'status': full['state']['status'], 'tags': full.get('tags', {})})
+out(found)
+"#;
+
+fn env(moto: &Moto) -> Vec<(&'static str, String)> {
+    let mut env = moto.env();
+    env.push(("CODEBUILD_BUILD_ID", "checkout-deploy:0b1c".into()));
+    env.push(("CODEBUILD_RESOLVED_SOURCE_VERSION", "4f2a9c1".into()));
+    env
+}
+
+#[test]
+fn a_completed_experiment_passes_and_a_retry_does_not_start_another() {
+    let moto = Moto::start();
+    seed(&moto, 1);
+    let dir = report_dir("fis_trigger_completed");
+    let dir_arg = dir.display().to_string();
+    let args = [
+        "--template-tag",
+        "app=checkout",
+        "--poll-interval",
+        "1s",
+        "--report-dir",
+        &dir_arg,
+    ];
+    let out = run_with_env("fis-trigger", &args, &env(&moto));
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("running: wait running"), "{log}");
+    assert!(log.contains("completed: wait completed"), "{log}");
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("a JUnit report");
+    assert_eq!(
+        junit.matches("<testcase").count(),
+        2,
+        "the experiment and its action: {junit}"
+    );
+    assert!(!junit.contains("<failure"), "{junit}");
+
+    let experiments = moto.boto3(EXPERIMENTS);
+    assert_eq!(
+        experiments.as_array().map(Vec::len),
+        Some(1),
+        "{experiments}"
+    );
+    assert_eq!(experiments[0]["tags"]["started-by"], "fis-trigger");
+    assert_eq!(experiments[0]["tags"]["commit"], "4f2a9c1");
+
+    // The same build again (a retry): the client token gives back the same experiment.
+    let again = run_with_env("fis-trigger", &args[..4], &env(&moto));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let experiments = moto.boto3(EXPERIMENTS);
+    assert_eq!(
+        experiments.as_array().map(Vec::len),
+        Some(1),
+        "{experiments}"
+    );
+}
+
+/// Waits until moto holds an experiment, and returns its id.
+fn started(moto: &Moto) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let experiments =
+            moto.boto3("out([e['id'] for e in client('fis').list_experiments()['experiments']])");
+        if let Some(id) = experiments[0].as_str() {
+            return id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no experiment was started");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
+    let status = child.wait().expect("the binary ends");
+    let mut log = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut log);
+    }
+    (status.code(), log)
+}
+
+#[test]
+fn an_experiment_stopped_from_outside_fails_the_gate() {
+    let moto = Moto::start();
+    let template = seed(&moto, 4);
+    let dir = report_dir("fis_trigger_stopped");
+    let dir_arg = dir.display().to_string();
+    let child = spawn_with_env(
+        "fis-trigger",
+        &[
+            "--template-id",
+            &template,
+            "--poll-interval",
+            "1s",
+            "--report-dir",
+            &dir_arg,
+        ],
+        &env(&moto),
+    );
+    let id = started(&moto);
+    moto.boto3(&format!(
+        "out(client('fis').stop_experiment(id='{id}')['experiment']['state'])"
+    ));
+    let (code, log) = finish(child);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("a JUnit report");
+    assert!(junit.contains("<failure"), "{junit}");
+    assert!(
+        junit.contains(&format!("experiment {id}: stopped")),
+        "{junit}"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_experiment_before_exiting() {
+    let moto = Moto::start();
+    let template = seed(&moto, 3);
+    let child = spawn_with_env(
+        "fis-trigger",
+        &["--template-id", &template, "--poll-interval", "1s"],
+        &env(&moto),
+    );
+    let id = started(&moto);
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let (code, log) = finish(child);
+    assert_eq!(code, Some(3), "{log}");
+    assert!(
+        log.contains("the build was cancelled: stopping experiment"),
+        "{log}"
+    );
+    assert!(log.contains(&format!("experiment {id} stopped")), "{log}");
+    let state = moto.boto3(&format!(
+        "out(client('fis').get_experiment(id='{id}')['experiment']['state']['status'])"
+    ));
+    assert_eq!(state, "stopped");
+}
+
+#[test]
+fn no_matching_template_is_a_usage_error() {
+    let moto = Moto::start();
+    seed(&moto, 1);
+    let out = run_with_env(
+        "fis-trigger",
+        &["--template-tag", "app=payments"],
+        &env(&moto),
+    );
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("no experiment template has these tags"),
+        "{log}"
+    );
+}
