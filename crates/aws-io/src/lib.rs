@@ -17,7 +17,7 @@ use aws_sdk_securityhub::error::ProvideErrorMetadata;
 use clap::Args;
 use findings::cli::ReportArgs;
 use findings::writers::AsffScope;
-use findings::{Exceptions, Exit, FailOn, Report, Status, Verdict};
+use findings::{Exceptions, Exit, Report, Status, Verdict};
 use serde_json::Value;
 
 pub use cancel::Cancel;
@@ -396,28 +396,19 @@ impl Destination {
     }
 }
 
-/// Why a run ends early: the exit code and the one line to print.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stop {
-    pub exit: Exit,
-    pub message: String,
-}
-
 /// The end of every step's run, once its findings are in the report: the account they are
-/// for, the exceptions, the report files and stdout, then the Security Hub import.
+/// for, the exceptions, the report files and stdout with the gate of `--fail-on`, then the
+/// Security Hub import. A failure is printed as `<tool>: error: ...` and given as its exit code.
 pub fn finish(
     report: &mut Report,
     reports: &ReportArgs,
     hub: &SecurityHubArgs,
     aws: &AwsArgs,
     exceptions: Option<&Exceptions>,
-    fail_on: FailOn,
     notes: &str,
-) -> Result<Verdict, Stop> {
-    let environment = |e: AwsError| Stop {
-        exit: Exit::Environment,
-        message: e.to_string(),
-    };
+) -> Result<Verdict, Exit> {
+    let tool = report.tool.name.clone();
+    let environment = |e: AwsError| findings::cli::fail(&tool, Exit::Environment, e);
     let destination = destination(hub, aws).map_err(environment)?;
     destination.stamp(report);
     if let Some(exceptions) = exceptions {
@@ -426,20 +417,17 @@ pub fn finish(
     let verdict = findings::cli::write_and_print(
         report,
         reports,
-        fail_on,
+        reports.gate(),
         &destination.scope,
         destination.account_known,
         notes,
     )
-    .map_err(|e| Stop {
-        exit: Exit::Input,
-        message: e.to_string(),
-    })?;
+    .map_err(|e| findings::cli::fail(&tool, Exit::Input, e))?;
     if let Some(line) = destination
         .publish(report, hub.security_hub_archive_resolved)
         .map_err(environment)?
     {
-        eprintln!("{}: {line}", report.tool.name);
+        eprintln!("{tool}: {line}");
     }
     Ok(verdict)
 }

@@ -222,11 +222,10 @@ pub fn run(cli: Cli) -> Exit {
         &cli.security_hub,
         &cli.aws,
         exceptions.as_ref(),
-        cli.reports.gate(),
         "",
     ) {
         Ok(verdict) => verdict,
-        Err(stop) => return fail(stop.exit, stop.message),
+        Err(exit) => return exit,
     };
     verdict.exit
 }

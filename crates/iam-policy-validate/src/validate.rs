@@ -247,11 +247,10 @@ pub fn run(args: &ValidateArgs) -> Exit {
         &args.security_hub,
         &args.aws,
         exceptions.as_ref(),
-        args.reports.gate(),
         "",
     ) {
         Ok(verdict) => verdict.exit,
-        Err(stop) => fail(stop.exit, stop.message),
+        Err(exit) => exit,
     }
 }
 

@@ -265,11 +265,10 @@ pub fn run(cli: Cli) -> Exit {
         &cli.security_hub,
         &cli.aws,
         exceptions.as_ref(),
-        cli.reports.gate(),
         "",
     ) {
         Ok(verdict) => verdict.exit,
-        Err(stop) => fail(stop.exit, stop.message),
+        Err(exit) => exit,
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use findings::cli::ReportArgs;
 use findings::writers;
-use findings::{Exit, FailOn, Report, Severity, Tool};
+use findings::{Exit, Report, Tool};
 use globset::{Glob, GlobSetBuilder};
 
 use crate::discover::Shard;
@@ -96,9 +96,6 @@ pub enum ListFormat {
     /// The table of the README's rule reference.
     Markdown,
 }
-
-/// template-scan blocks on HIGH and CRITICAL findings unless told otherwise.
-pub const DEFAULT_FAIL_ON: FailOn = FailOn::Severity(Severity::High);
 
 /// Prints a one-line error the way every binary does, and returns its exit code.
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
@@ -222,11 +219,10 @@ pub fn run(cli: Cli) -> Exit {
         &cli.security_hub,
         &cli.aws,
         exceptions.as_ref(),
-        cli.reports.fail_on.unwrap_or(DEFAULT_FAIL_ON),
         &notes,
     ) {
         Ok(verdict) => verdict,
-        Err(stop) => return fail(stop.exit, stop.message),
+        Err(exit) => return exit,
     };
     if verdict.exit == Exit::Input {
         let first = report
