@@ -1,6 +1,7 @@
 //! `fis-trigger`: run an AWS Fault Injection Service experiment after a deployment and gate
 //! the pipeline on its outcome.
 
+pub mod checks;
 pub mod experiment;
 pub mod report;
 
@@ -12,6 +13,7 @@ use findings::cli::ReportArgs;
 use findings::Exit;
 use sha2::{Digest, Sha256};
 
+use crate::checks::{AlarmError, Phase};
 use crate::experiment::{FindError, Interruption, Selector, Settings, Start};
 
 const EXAMPLES: &str = "\
@@ -57,6 +59,11 @@ pub struct Cli {
     /// commit it ran for).
     #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
     pub tags: Vec<(String, String)>,
+
+    /// A CloudWatch alarm (metric or composite) that must be OK before the experiment starts
+    /// (otherwise it is not started) and again after it ends; repeat for several.
+    #[arg(long, value_name = "NAME")]
+    pub check_alarm: Vec<String>,
 
     /// Longest run, such as 90s, 30m or 2h; then the experiment is stopped and the exit code is 3.
     #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = aws_io::parse_duration)]
@@ -179,6 +186,33 @@ pub fn run(cli: Cli) -> Exit {
             .map_err(FindError::Aws)?;
         let client = aws_sdk_fis::Client::new(&config);
         let template = experiment::find_template(&client, &selector).await?;
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+        let read_alarms = |phase| {
+            let names = &cli.check_alarm;
+            let cloudwatch = &cloudwatch;
+            async move {
+                if names.is_empty() {
+                    return Ok(Vec::new());
+                }
+                checks::alarms(cloudwatch, names, phase)
+                    .await
+                    .map_err(|e| match e {
+                        AlarmError::Missing(names) => FindError::Input(format!(
+                            "--check-alarm: no alarm named {} in this account and region",
+                            names.join(", ")
+                        )),
+                        AlarmError::Aws(e) => FindError::Aws(e),
+                    })
+            }
+        };
+        let mut alarms = read_alarms(Phase::Before).await?;
+        if let Some(bad) = alarms.iter().find(|a| !a.passed()) {
+            log(&format!(
+                "alarm {} is {} before the experiment: the application is not in a steady state, so the experiment is not started",
+                bad.alarm, bad.state
+            ));
+            return Ok((template, None, alarms));
+        }
         let (token, deterministic) = client_token(cli.client_token.as_deref(), &template.id, &env);
         if !deterministic {
             log("no CODEPIPELINE_EXECUTION_ID or CODEBUILD_BUILD_ID: a second run starts a second experiment");
@@ -211,14 +245,23 @@ pub fn run(cli: Cli) -> Exit {
         let outcome = experiment::follow(&client, first, &settings, &mut cancel, &log)
             .await
             .map_err(FindError::Aws)?;
-        Ok::<_, FindError>((template, outcome))
+        alarms.extend(read_alarms(Phase::After).await?);
+        for a in alarms.iter().filter(|a| !a.passed()) {
+            log(&format!(
+                "alarm {} is {} {} the experiment",
+                a.alarm,
+                a.state,
+                a.phase.word()
+            ));
+        }
+        Ok::<_, FindError>((template, Some(outcome), alarms))
     });
-    let (template, outcome) = match outcome {
+    let (template, outcome, alarms) = match outcome {
         Ok(Ok(done)) => done,
         Ok(Err(FindError::Input(message))) => return fail(Exit::Input, message),
         Ok(Err(FindError::Aws(e))) | Err(e) => return fail(Exit::Environment, e),
     };
-    let mut report = report::build(&template, &outcome, skip_actions);
+    let mut report = report::build(&template, outcome.as_ref(), &alarms, skip_actions);
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let verdict = match aws_io::finish(
         &mut report,
@@ -230,6 +273,9 @@ pub fn run(cli: Cli) -> Exit {
     ) {
         Ok(verdict) => verdict,
         Err(exit) => return exit,
+    };
+    let Some(outcome) = outcome else {
+        return verdict.exit;
     };
     match outcome.interrupted {
         Some(Interruption::TimedOut) => fail(

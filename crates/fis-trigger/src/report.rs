@@ -3,13 +3,15 @@
 
 use findings::{Feature, Finding, Location, Report, Rule, Severity, Status, Target, Tool};
 
+use crate::checks::AlarmCheck;
 use crate::experiment::{Interruption, Outcome, Template};
 
 pub const TOOL: &str = "fis-trigger";
 pub const EXPERIMENT: &str = "FIS_EXPERIMENT";
 pub const ACTION: &str = "FIS_ACTION";
+pub const ALARM: &str = "FIS_STEADY_STATE_ALARM";
 
-fn rules() -> [Rule; 2] {
+fn rules() -> [Rule; 3] {
     let rule = |id: &str, title: &str, description: &str, remediation: &str| Rule {
         id: id.to_owned(),
         severity: Severity::High,
@@ -34,11 +36,22 @@ fn rules() -> [Rule; 2] {
             "One action of the experiment (a fault injected, a wait) ran to its end.",
             "Read the action's state reason; a failed action often lacks permissions in the experiment role or found no target.",
         ),
+        rule(
+            ALARM,
+            "Steady-state alarm is OK",
+            "A CloudWatch alarm given with --check-alarm was OK before the experiment started and after it ended: the application was healthy going in and recovered coming out.",
+            "Before: fix what the alarm reports, then run the stage again (the experiment was not started). After: the application did not recover from the fault; investigate before promoting.",
+        ),
     ]
 }
 
 /// The report of a finished (or stopped) experiment.
-pub fn build(template: &Template, outcome: &Outcome, skip_actions: bool) -> Report {
+pub fn build(
+    template: &Template,
+    outcome: Option<&Outcome>,
+    alarms: &[AlarmCheck],
+    skip_actions: bool,
+) -> Report {
     let mut report = Report::new(
         Tool::ours(TOOL, env!("CARGO_PKG_VERSION")),
         chrono::Utc::now(),
@@ -47,7 +60,6 @@ pub fn build(template: &Template, outcome: &Outcome, skip_actions: bool) -> Repo
         report.rules.insert(rule.id.clone(), rule);
     }
     report.context = aws_io::context::from_environment();
-    let e = &outcome.experiment;
     let file = format!("experiment-template/{}", template.id);
     report.features.insert(
         file.clone(),
@@ -57,7 +69,10 @@ pub fn build(template: &Template, outcome: &Outcome, skip_actions: bool) -> Repo
             } else {
                 template.description.clone()
             },
-            description: format!("experiment {} ({})", e.id, e.arn),
+            description: match outcome {
+                Some(o) => format!("experiment {} ({})", o.experiment.id, o.experiment.arn),
+                None => "not started: a steady-state alarm was not OK".into(),
+            },
             line: 1,
             tags: template
                 .tags
@@ -67,13 +82,16 @@ pub fn build(template: &Template, outcome: &Outcome, skip_actions: bool) -> Repo
         },
     );
     // The experiment ARN says where it ran: arn:<partition>:fis:<region>:<account>:experiment/<id>.
-    let parts: Vec<&str> = e.arn.split(':').collect();
-    let target = Target {
+    let arn = outcome
+        .map(|o| o.experiment.arn.clone())
+        .unwrap_or_default();
+    let parts: Vec<&str> = arn.split(':').collect();
+    let target = (!arn.is_empty()).then(|| Target {
         account: parts.get(4).map(|s| (*s).to_owned()),
         region: parts.get(3).map(|s| (*s).to_owned()),
         partition: parts.get(1).map(|s| (*s).to_owned()),
-        resource_arn: (!e.arn.is_empty()).then(|| e.arn.clone()),
-    };
+        resource_arn: Some(arn.clone()),
+    });
     let finding = |rule: &str, status: Status, message: String, resource: String| {
         let location = Location {
             file: file.clone(),
@@ -90,10 +108,36 @@ pub fn build(template: &Template, outcome: &Outcome, skip_actions: bool) -> Repo
             status,
             message,
             location,
-            target: Some(target.clone()),
+            target: target.clone(),
             suppression: None,
         }
     };
+    for a in alarms {
+        let mut message = format!(
+            "alarm {} {} the experiment: {}",
+            a.alarm,
+            a.phase.word(),
+            a.state
+        );
+        if let Some(reason) = a.reason.as_ref().filter(|_| !a.passed()) {
+            message.push_str(&format!(": {reason}"));
+        }
+        report.push(finding(
+            ALARM,
+            if a.passed() {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
+            message,
+            format!("alarm {} {}", a.alarm, a.phase.word()),
+        ));
+    }
+    let Some(outcome) = outcome else {
+        report.sort();
+        return report;
+    };
+    let e = &outcome.experiment;
 
     let mut message = format!("experiment {}: {}", e.id, e.status);
     if let Some(reason) = &e.reason {

@@ -104,7 +104,7 @@ async fn outcome_of(last: Experiment) -> fis_trigger::experiment::Outcome {
 
 /// The gate, and the failed findings' messages: the experiment's first, then the actions'.
 fn gate(outcome: &fis_trigger::experiment::Outcome) -> (Exit, Vec<String>) {
-    let report = fis_trigger::report::build(&template(), outcome, false);
+    let report = fis_trigger::report::build(&template(), Some(outcome), &[], false);
     let mut failed: Vec<String> = report
         .findings
         .iter()
