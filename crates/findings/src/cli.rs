@@ -81,6 +81,15 @@ pub fn parse<C: Parser>(fail_on_default: &'static str) -> Result<C, Exit> {
         })
 }
 
+/// A `KEY=VALUE` flag value (`--parameters`, `--tags`), as a clap value parser: the key is
+/// not empty, the value may be.
+pub fn key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}` must be KEY=VALUE"))
+}
+
 /// Prints `<tool>: error: <message>` on stderr and gives the exit code to end with: the one
 /// shape every binary's fatal errors take.
 pub fn fail(tool: &str, exit: Exit, message: impl std::fmt::Display) -> Exit {

@@ -41,7 +41,7 @@ pub struct Cli {
 
     /// Find the template by tag instead (repeat for several; all must match, and exactly one
     /// template may).
-    #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
+    #[arg(long, value_name = "KEY=VALUE", value_parser = findings::cli::key_value)]
     pub template_tag: Vec<(String, String)>,
 
     /// `skip-all` starts the experiment without running its actions: a dry run that checks
@@ -57,7 +57,7 @@ pub struct Cli {
 
     /// More tags for the experiment (it always gets started-by, and the pipeline, build and
     /// commit it ran for).
-    #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
+    #[arg(long, value_name = "KEY=VALUE", value_parser = findings::cli::key_value)]
     pub tags: Vec<(String, String)>,
 
     /// A CloudWatch alarm (metric or composite) that must be OK before the experiment starts
@@ -87,13 +87,6 @@ pub struct Cli {
 pub enum ActionsMode {
     RunAll,
     SkipAll,
-}
-
-fn key_value(text: &str) -> Result<(String, String), String> {
-    text.split_once('=')
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("`{text}` must be KEY=VALUE"))
 }
 
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use spanned::{Node, Value};
 
 /// A configuration problem: where it is and what to do about it. Exit code 2.
@@ -166,34 +167,81 @@ impl Desired {
     }
 }
 
-/// Values from the command line, which win over the file's.
-#[derive(Debug, Clone, Default)]
+/// Values from the command line, which win over the file's, key by key.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "StackSet (override the configuration file)")]
 pub struct Overrides {
+    /// StackSetName.
+    #[arg(long, value_name = "NAME")]
     pub stack_set_name: Option<String>,
+    /// Description.
+    #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+    /// TemplatePath, relative to the working directory.
+    #[arg(long, value_name = "FILE")]
     pub template_path: Option<PathBuf>,
+    /// UsePreviousTemplate: true.
+    #[arg(long)]
     pub use_previous_template: bool,
-    /// `KEY=VALUE`.
-    pub parameters: Vec<String>,
+    /// Parameters: KEY=VALUE ...
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = findings::cli::key_value)]
+    pub parameters: Vec<(String, String)>,
+    /// Parameters with UsePreviousValue: true.
+    #[arg(long, value_name = "KEY", num_args = 1..)]
     pub use_previous_value: Vec<String>,
+    /// Capabilities, comma-separated (CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub capabilities: Option<Vec<String>>,
-    /// `KEY=VALUE`.
-    pub tags: Option<Vec<String>>,
+    /// Tags: KEY=VALUE ...
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = findings::cli::key_value)]
+    pub tags: Option<Vec<(String, String)>>,
+    /// PermissionModel: SELF_MANAGED or SERVICE_MANAGED.
+    #[arg(long, value_name = "MODEL")]
     pub permission_model: Option<String>,
+    /// AdministrationRoleArn.
+    #[arg(long, value_name = "ARN")]
     pub administration_role_arn: Option<String>,
+    /// ExecutionRoleName.
+    #[arg(long, value_name = "NAME")]
     pub execution_role_name: Option<String>,
+    /// CallAs: SELF or DELEGATED_ADMIN.
+    #[arg(long, value_name = "WHO")]
     pub call_as: Option<String>,
-    pub auto_deployment: Option<String>,
+    /// OrganizationsAutoDeployment: Enabled, Disabled or EnabledWithStackRetention.
+    #[arg(long, value_name = "MODE")]
+    pub organizations_auto_deployment: Option<String>,
+    /// DeploymentTargets accounts, comma-separated.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub accounts: Option<Vec<String>>,
+    /// DeploymentTargets organizational units, comma-separated.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub organizational_unit_ids: Option<Vec<String>>,
+    /// DeploymentTargets AccountFilterType: NONE, INTERSECTION, DIFFERENCE or UNION.
+    #[arg(long, value_name = "TYPE")]
     pub account_filter_type: Option<String>,
+    /// Regions, comma-separated.
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
     pub regions: Option<Vec<String>>,
+    /// RegionConcurrencyType: SEQUENTIAL or PARALLEL.
+    #[arg(long, value_name = "TYPE")]
     pub region_concurrency_type: Option<String>,
+    /// RegionOrder, comma-separated.
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
     pub region_order: Option<Vec<String>>,
+    /// FailureToleranceCount.
+    #[arg(long, value_name = "N")]
     pub failure_tolerance_count: Option<i32>,
+    /// FailureTolerancePercentage.
+    #[arg(long, value_name = "PERCENT")]
     pub failure_tolerance_percentage: Option<i32>,
+    /// MaxConcurrentCount.
+    #[arg(long, value_name = "N")]
     pub max_concurrent_count: Option<i32>,
+    /// MaxConcurrentPercentage.
+    #[arg(long, value_name = "PERCENT")]
     pub max_concurrent_percentage: Option<i32>,
+    /// ConcurrencyMode: STRICT_FAILURE_TOLERANCE or SOFT_FAILURE_TOLERANCE.
+    #[arg(long, value_name = "MODE")]
     pub concurrency_mode: Option<String>,
 }
 
@@ -621,14 +669,6 @@ fn targets(file: &str, node: &Node) -> Result<Targets, ConfigError> {
     Ok(out)
 }
 
-/// `KEY=VALUE` from a flag.
-fn key_value(flag: &str, text: &str) -> Result<(String, String), ConfigError> {
-    text.split_once('=')
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| ConfigError::flag(flag, format!("`{text}` must be KEY=VALUE")))
-}
-
 fn check_flag(flag: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
     if allowed.contains(&value) {
         Ok(())
@@ -715,9 +755,8 @@ fn merge(file: String, mut v: FileValues, o: &Overrides) -> Result<Desired, Conf
         parameters.retain(|(k, _, _)| *k != key);
         parameters.push((key, value, None));
     };
-    for text in &o.parameters {
-        let (k, value) = key_value("--parameters", text)?;
-        set(k, ParameterValue::Value(value));
+    for (k, value) in &o.parameters {
+        set(k.clone(), ParameterValue::Value(value.clone()));
     }
     for key in &o.use_previous_value {
         set(key.clone(), ParameterValue::UsePrevious);
@@ -769,14 +808,7 @@ fn merge(file: String, mut v: FileValues, o: &Overrides) -> Result<Desired, Conf
         }
         None => v.capabilities,
     };
-    let tags = match &o.tags {
-        Some(list) => Some(
-            list.iter()
-                .map(|t| key_value("--tags", t))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        None => v.tags,
-    };
+    let tags = o.tags.clone().or(v.tags);
     let flag_choice = |flag: &str, value: &Option<String>, allowed: &[&str]| {
         value
             .as_ref()
@@ -789,7 +821,7 @@ fn merge(file: String, mut v: FileValues, o: &Overrides) -> Result<Desired, Conf
     let call_as = flag_choice("--call-as", &o.call_as, CALL_AS)?.or(v.call_as);
     let auto_deployment = flag_choice(
         "--organizations-auto-deployment",
-        &o.auto_deployment,
+        &o.organizations_auto_deployment,
         AUTO_DEPLOYMENT,
     )?
     .or(v.auto_deployment);

@@ -10,7 +10,7 @@ pub mod report;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser};
+use clap::Parser;
 use findings::cli::ReportArgs;
 use findings::Exit;
 
@@ -42,7 +42,7 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub overrides: Overrides,
 
     /// Before updating, run DetectStackSetDrift and report each targeted instance's drift.
     #[arg(long)]
@@ -76,115 +76,6 @@ pub struct Cli {
     pub aws: aws_io::AwsArgs,
 }
 
-/// Values that override the configuration file, key by key.
-#[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "StackSet (override the configuration file)")]
-pub struct OverrideArgs {
-    /// StackSetName.
-    #[arg(long, value_name = "NAME")]
-    pub stack_set_name: Option<String>,
-    /// Description.
-    #[arg(long, value_name = "TEXT")]
-    pub description: Option<String>,
-    /// TemplatePath, relative to the working directory.
-    #[arg(long, value_name = "FILE")]
-    pub template_path: Option<PathBuf>,
-    /// UsePreviousTemplate: true.
-    #[arg(long)]
-    pub use_previous_template: bool,
-    /// Parameters: KEY=VALUE ...
-    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
-    pub parameters: Vec<String>,
-    /// Parameters with UsePreviousValue: true.
-    #[arg(long, value_name = "KEY", num_args = 1..)]
-    pub use_previous_value: Vec<String>,
-    /// Capabilities, comma-separated (CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND).
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub capabilities: Option<Vec<String>>,
-    /// Tags: KEY=VALUE ...
-    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
-    pub tags: Option<Vec<String>>,
-    /// PermissionModel: SELF_MANAGED or SERVICE_MANAGED.
-    #[arg(long, value_name = "MODEL")]
-    pub permission_model: Option<String>,
-    /// AdministrationRoleArn.
-    #[arg(long, value_name = "ARN")]
-    pub administration_role_arn: Option<String>,
-    /// ExecutionRoleName.
-    #[arg(long, value_name = "NAME")]
-    pub execution_role_name: Option<String>,
-    /// CallAs: SELF or DELEGATED_ADMIN.
-    #[arg(long, value_name = "WHO")]
-    pub call_as: Option<String>,
-    /// OrganizationsAutoDeployment: Enabled, Disabled or EnabledWithStackRetention.
-    #[arg(long, value_name = "MODE")]
-    pub organizations_auto_deployment: Option<String>,
-    /// DeploymentTargets accounts, comma-separated.
-    #[arg(long, value_name = "IDS", value_delimiter = ',')]
-    pub accounts: Option<Vec<String>>,
-    /// DeploymentTargets organizational units, comma-separated.
-    #[arg(long, value_name = "IDS", value_delimiter = ',')]
-    pub organizational_unit_ids: Option<Vec<String>>,
-    /// DeploymentTargets AccountFilterType: NONE, INTERSECTION, DIFFERENCE or UNION.
-    #[arg(long, value_name = "TYPE")]
-    pub account_filter_type: Option<String>,
-    /// Regions, comma-separated.
-    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
-    pub regions: Option<Vec<String>>,
-    /// RegionConcurrencyType: SEQUENTIAL or PARALLEL.
-    #[arg(long, value_name = "TYPE")]
-    pub region_concurrency_type: Option<String>,
-    /// RegionOrder, comma-separated.
-    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
-    pub region_order: Option<Vec<String>>,
-    /// FailureToleranceCount.
-    #[arg(long, value_name = "N")]
-    pub failure_tolerance_count: Option<i32>,
-    /// FailureTolerancePercentage.
-    #[arg(long, value_name = "PERCENT")]
-    pub failure_tolerance_percentage: Option<i32>,
-    /// MaxConcurrentCount.
-    #[arg(long, value_name = "N")]
-    pub max_concurrent_count: Option<i32>,
-    /// MaxConcurrentPercentage.
-    #[arg(long, value_name = "PERCENT")]
-    pub max_concurrent_percentage: Option<i32>,
-    /// ConcurrencyMode: STRICT_FAILURE_TOLERANCE or SOFT_FAILURE_TOLERANCE.
-    #[arg(long, value_name = "MODE")]
-    pub concurrency_mode: Option<String>,
-}
-
-impl From<&OverrideArgs> for Overrides {
-    fn from(a: &OverrideArgs) -> Self {
-        Overrides {
-            stack_set_name: a.stack_set_name.clone(),
-            description: a.description.clone(),
-            template_path: a.template_path.clone(),
-            use_previous_template: a.use_previous_template,
-            parameters: a.parameters.clone(),
-            use_previous_value: a.use_previous_value.clone(),
-            capabilities: a.capabilities.clone(),
-            tags: a.tags.clone(),
-            permission_model: a.permission_model.clone(),
-            administration_role_arn: a.administration_role_arn.clone(),
-            execution_role_name: a.execution_role_name.clone(),
-            call_as: a.call_as.clone(),
-            auto_deployment: a.organizations_auto_deployment.clone(),
-            accounts: a.accounts.clone(),
-            organizational_unit_ids: a.organizational_unit_ids.clone(),
-            account_filter_type: a.account_filter_type.clone(),
-            regions: a.regions.clone(),
-            region_concurrency_type: a.region_concurrency_type.clone(),
-            region_order: a.region_order.clone(),
-            failure_tolerance_count: a.failure_tolerance_count,
-            failure_tolerance_percentage: a.failure_tolerance_percentage,
-            max_concurrent_count: a.max_concurrent_count,
-            max_concurrent_percentage: a.max_concurrent_percentage,
-            concurrency_mode: a.concurrency_mode.clone(),
-        }
-    }
-}
-
 fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
     findings::cli::fail(report::TOOL, exit, message)
 }
@@ -204,7 +95,7 @@ pub struct Run {
     pub after: Vec<deployed::Instance>,
 }
 
-/// The findings of a run (sorted); prints the table of every instance an operation reached.
+/// The findings of a run, sorted.
 pub fn report_of(desired: &Desired, run: &Run, dry_run: bool) -> findings::Report {
     let mut report = report::new_report(desired);
     if let Some(drift) = &run.drift {
@@ -215,13 +106,9 @@ pub fn report_of(desired: &Desired, run: &Run, dry_run: bool) -> findings::Repor
     }
     match &run.outcome {
         Some(outcome) => {
-            let mut results = Vec::new();
             for op in &outcome.operations {
                 report::add_operation(&mut report, desired, op, &run.after);
-                results.extend(op.results.iter().cloned());
             }
-            results.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
-            eprint!("{}", report::summary_table(&results));
         }
         None if !dry_run => report::add_current(
             &mut report,
@@ -241,7 +128,7 @@ pub fn run(cli: Cli) -> Exit {
         Ok(ex) => ex,
         Err(e) => return fail(Exit::Input, e),
     };
-    let desired = match config::load(cli.config.as_deref(), &Overrides::from(&cli.overrides)) {
+    let desired = match config::load(cli.config.as_deref(), &cli.overrides) {
         Ok(d) => d,
         Err(e) => return fail(Exit::Input, e),
     };
@@ -257,6 +144,9 @@ pub fn run(cli: Cli) -> Exit {
         Ok(Err(e)) | Err(e) => return fail(Exit::Environment, e),
     };
 
+    if let Some(outcome) = &run.outcome {
+        eprint!("{}", report::summary_table(&outcome.results()));
+    }
     let mut report = report_of(&desired, &run, cli.dry_run);
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match aws_io::finish(

@@ -74,6 +74,19 @@ pub struct Outcome {
     pub interrupted: Option<Interrupted>,
 }
 
+impl Outcome {
+    /// Every instance the operations reached, by account and region: the log's table.
+    pub fn results(&self) -> Vec<InstanceResult> {
+        let mut results: Vec<InstanceResult> = self
+            .operations
+            .iter()
+            .flat_map(|op| op.results.iter().cloned())
+            .collect();
+        results.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+        results
+    }
+}
+
 /// The API calls of one run, with the StackSet, the waits and where progress goes.
 pub struct Runner<'a> {
     pub client: &'a Client,

@@ -76,7 +76,7 @@ fn a_complete_file_reads_with_every_value() {
 fn flags_override_the_file() {
     let dir = setup(GOOD);
     let overrides = Overrides {
-        parameters: vec!["RetentionDays=7".into()],
+        parameters: vec![("RetentionDays".into(), "7".into())],
         regions: Some(vec!["eu-central-1".into()]),
         failure_tolerance_count: Some(1),
         ..Overrides::default()
@@ -217,7 +217,7 @@ fn everything_can_come_from_flags() {
     let overrides = Overrides {
         stack_set_name: Some("from-flags".into()),
         template_path: Some(dir.path().join("template.yaml")),
-        parameters: vec!["KmsKeyArn=k".into()],
+        parameters: vec![("KmsKeyArn".into(), "k".into())],
         ..Overrides::default()
     };
     let d = load(None, &overrides).expect("valid");
