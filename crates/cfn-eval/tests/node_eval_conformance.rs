@@ -4,49 +4,23 @@
 //! `tests/node_eval_reviewed.txt` with the reason; a listed case that starts agreeing fails
 //! too, so the list only shrinks.
 
-use std::collections::BTreeMap;
+#[path = "support/conformance.rs"]
+mod conformance;
 
-use cfn_eval::{Account, Evaluator, Options};
+use cfn_eval::Evaluator;
+use conformance::{inputs, Inputs, Tally};
 use serde_json::Value;
 
 const CASES: &str = "../../../shared/conformance/cfn-policy-validator/node_eval_cases.jsonl";
 
-fn reviewed() -> BTreeMap<String, String> {
-    include_str!("node_eval_reviewed.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (id, reason) = l.split_once(' ').unwrap_or((l, ""));
-            (id.to_owned(), reason.trim().to_owned())
-        })
-        .collect()
-}
-
 /// What we give for one case: Ok(value) or Err(message).
 fn run(case: &Value) -> Result<Value, String> {
-    let template = case["template"].as_str().expect("template");
-    let root =
-        cfn::load("template.json", template, cfn::Limits::default()).map_err(|e| e.message)?;
-    let account = Account {
-        partition: case["account"]["partition"]
-            .as_str()
-            .expect("partition")
-            .into(),
-        region: case["account"]["region"].as_str().expect("region").into(),
-        account_id: case["account"]["account_id"]
-            .as_str()
-            .expect("account")
-            .into(),
-    };
-    let values: BTreeMap<String, Value> = case["parameters"]
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    let options = Options {
-        allow_dynamic_ref_without_version: case["allow_dynamic_ref_without_version"]
-            .as_bool()
-            .unwrap_or(false),
-    };
+    let Inputs {
+        root,
+        account,
+        values,
+        options,
+    } = inputs(case, "template.json")?;
     let evaluator = Evaluator::new("template.json", &root, &account, &values, options);
     let Some(path) = case["path"].as_array() else {
         // A node evaluated on its own, in the template's context.
@@ -78,10 +52,10 @@ fn every_node_evaluation_case_agrees_or_is_reviewed() {
     let text = std::fs::read_to_string(CASES).expect(
         "../shared/conformance/cfn-policy-validator/node_eval_cases.jsonl beside the repository",
     );
-    let reviewed = reviewed();
-    let mut disagreements = Vec::new();
-    let mut agreed_but_listed = Vec::new();
-    let mut count = 0;
+    let mut tally = Tally::new(
+        include_str!("node_eval_reviewed.txt"),
+        "tests/node_eval_reviewed.txt",
+    );
     for (number, line) in text.lines().enumerate() {
         let case: Value = serde_json::from_str(line).expect("JSON line");
         // Template ids repeat (one template, several expectations): the line names a case.
@@ -90,7 +64,7 @@ fn every_node_evaluation_case_agrees_or_is_reviewed() {
             number + 1,
             case["template_id"].as_str().expect("id")
         );
-        count += 1;
+        tally.count += 1;
         if case["mock_dependent"].as_bool() == Some(true) {
             // Upstream's value came from mocked AWS responses; ours is a placeholder.
             continue;
@@ -101,25 +75,14 @@ fn every_node_evaluation_case_agrees_or_is_reviewed() {
             (None, Err(_)) => true,
             _ => false,
         };
-        match (agrees, reviewed.contains_key(&id)) {
-            (true, true) => agreed_but_listed.push(id),
-            (false, false) => disagreements.push(format!(
+        tally.record(id.clone(), agrees, || {
+            format!(
                 "{id} ({}): expected {}, got {ours:?}",
                 case["test"].as_str().unwrap_or(""),
                 case["expect"]
-            )),
-            _ => {}
-        }
+            )
+        });
     }
-    assert!(count > 100, "{count} cases");
-    assert!(
-        disagreements.is_empty(),
-        "{} of {count} cases disagree with cfn-policy-validator:\n{}",
-        disagreements.len(),
-        disagreements.join("\n")
-    );
-    assert!(
-        agreed_but_listed.is_empty(),
-        "these reviewed cases now agree; remove them from tests/node_eval_reviewed.txt: {agreed_but_listed:?}"
-    );
+    assert!(tally.count > 100, "{} cases", tally.count);
+    tally.assert_clean();
 }

@@ -5,24 +5,14 @@
 //! agreeing fails too, so the list only shrinks. Cases that needed AWS upstream
 //! (`requires_aws`) are counted, not compared: offline we cannot have their values.
 
-use std::collections::BTreeMap;
+#[path = "../../cfn-eval/tests/support/conformance.rs"]
+mod conformance;
 
-use cfn_eval::{Account, Options};
+use conformance::{inputs, Inputs, Tally};
 use iam_policy_validate::extract::{extract, Settings};
 use serde_json::Value;
 
 const CASES: &str = "../../../shared/conformance/cfn-policy-validator/cases.jsonl";
-
-fn reviewed() -> BTreeMap<String, String> {
-    include_str!("parse_reviewed.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (id, reason) = l.split_once(' ').unwrap_or((l, ""));
-            (id.to_owned(), reason.trim().to_owned())
-        })
-        .collect()
-}
 
 /// Lists in any order: sorted by their JSON text, recursively for the policies inside.
 fn normalize(value: &Value) -> Value {
@@ -50,30 +40,14 @@ fn normalize(value: &Value) -> Value {
 }
 
 fn run(case: &Value) -> Result<Value, String> {
-    let template = case["template"].as_str().expect("template");
-    let root =
-        cfn::load("template.yaml", template, cfn::Limits::default()).map_err(|e| e.message)?;
-    let account = Account {
-        partition: case["account"]["partition"]
-            .as_str()
-            .expect("partition")
-            .into(),
-        region: case["account"]["region"].as_str().expect("region").into(),
-        account_id: case["account"]["account_id"]
-            .as_str()
-            .expect("account")
-            .into(),
-    };
-    let values: BTreeMap<String, Value> = case["parameters"]
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
+    let Inputs {
+        root,
+        account,
+        values,
+        options,
+    } = inputs(case, "template.yaml")?;
     let settings = Settings {
-        options: Options {
-            allow_dynamic_ref_without_version: case["allow_dynamic_ref_without_version"]
-                .as_bool()
-                .unwrap_or(false),
-        },
+        options,
         excluded: Default::default(),
     };
     let extraction =
@@ -94,14 +68,15 @@ const COMPARED: [&str; 6] = [
 fn every_parse_case_agrees_or_is_reviewed() {
     let text = std::fs::read_to_string(CASES)
         .expect("../shared/conformance/cfn-policy-validator/cases.jsonl beside the repository");
-    let reviewed = reviewed();
-    let mut disagreements = Vec::new();
-    let mut agreed_but_listed = Vec::new();
-    let (mut count, mut needs_aws) = (0, 0);
+    let mut tally = Tally::new(
+        include_str!("parse_reviewed.txt"),
+        "tests/parse_reviewed.txt",
+    );
+    let mut needs_aws = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let case: Value = serde_json::from_str(line).expect("JSON line");
         let id = case["id"].as_str().expect("id").to_owned();
-        count += 1;
+        tally.count += 1;
         let expect = &case["expect"];
         if expect.get("requires_aws").is_some() {
             needs_aws += 1;
@@ -118,9 +93,8 @@ fn every_parse_case_agrees_or_is_reviewed() {
             (None, Err(_)) => true,
             (None, Ok(_)) => false,
         };
-        match (agrees, reviewed.contains_key(&id)) {
-            (true, true) => agreed_but_listed.push(id),
-            (false, false) => disagreements.push(format!(
+        tally.record(id.clone(), agrees, || {
+            format!(
                 "{id} {}:\n  expected {}\n  got      {}",
                 case["test"].as_str().unwrap_or(""),
                 expect,
@@ -128,20 +102,10 @@ fn every_parse_case_agrees_or_is_reviewed() {
                     Ok(v) => v.to_string(),
                     Err(e) => format!("error: {e}"),
                 }
-            )),
-            _ => {}
-        }
+            )
+        });
     }
-    assert!(count > 500, "{count} cases");
+    assert!(tally.count > 500, "{} cases", tally.count);
     assert!(needs_aws <= 10, "{needs_aws} cases skipped as needing AWS");
-    assert!(
-        disagreements.is_empty(),
-        "{} of {count} cases disagree with cfn-policy-validator:\n{}",
-        disagreements.len(),
-        disagreements.join("\n")
-    );
-    assert!(
-        agreed_but_listed.is_empty(),
-        "these reviewed cases now agree; remove them from tests/parse_reviewed.txt: {agreed_but_listed:?}"
-    );
+    tally.assert_clean();
 }
