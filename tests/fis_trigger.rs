@@ -1,8 +1,12 @@
 //! `fis-trigger` end to end against moto, its state manager pacing the experiment: a
 //! completed experiment passes, one stopped from outside fails the gate, a SIGTERM stops the
-//! experiment before the process exits, and a tag that matches no template is exit 2.
+//! experiment before the process exits, an application that stops answering during the
+//! experiment fails the URL check, and a tag that matches no template is exit 2.
 
 mod support;
+
+#[path = "../crates/fis-trigger/tests/support/http_server.rs"]
+mod http_server;
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -182,6 +186,51 @@ fn sigterm_stops_the_experiment_before_exiting() {
         "out(client('fis').get_experiment(id='{id}')['experiment']['state']['status'])"
     ));
     assert_eq!(state, "stopped");
+}
+
+#[test]
+fn an_application_that_stops_answering_fails_the_url_check() {
+    let moto = Moto::start();
+    let template = seed(&moto, 2);
+    // Healthy for the first answer (the experiment's start), then 503.
+    let (url, served) = http_server::degrading_server(1);
+    let dir = report_dir("fis_trigger_url_check");
+    let dir_arg = dir.display().to_string();
+    let out = run_with_env(
+        "fis-trigger",
+        &[
+            "--template-id",
+            &template,
+            "--poll-interval",
+            "1s",
+            "--check-url",
+            &url,
+            "--check-url-interval",
+            "1s",
+            "--report-dir",
+            &dir_arg,
+        ],
+        &env(&moto),
+    );
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains(&format!("probe {url}: 200")), "{log}");
+    assert!(
+        log.contains(&format!("probe {url}: 503 (unhealthy)")),
+        "{log}"
+    );
+    let served = served.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(served >= 2, "{served} probes");
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("a JUnit report");
+    assert_eq!(
+        junit.matches("<failure").count(),
+        1,
+        "only the URL check fails; the experiment completed: {junit}"
+    );
+    assert!(
+        junit.contains(&format!("1 of {served} answers had status 2xx")),
+        "{junit}"
+    );
 }
 
 #[test]

@@ -140,6 +140,9 @@ pub struct Snapshot {
     pub reports: Vec<(String, String)>,
     /// Whether the template asked for an experiment report, and its state.
     pub report_status: Option<String>,
+    /// When it started, in seconds since the epoch.
+    pub started_at: Option<i64>,
+    pub template_id: String,
 }
 
 impl Snapshot {
@@ -213,6 +216,8 @@ impl Snapshot {
                         .collect()
                 })
                 .unwrap_or_default(),
+            started_at: e.start_time().map(|t| t.secs()),
+            template_id: e.experiment_template_id().unwrap_or_default().to_owned(),
             report_status: e.experiment_report_configuration().map(|_| {
                 report
                     .and_then(|r| r.state())
@@ -252,6 +257,9 @@ impl From<&aws_sdk_fis::types::Experiment> for Snapshot {
 pub struct Settings {
     pub poll: Duration,
     pub timeout: Duration,
+    /// As a CodePipeline job: return after this long and leave the experiment running, for
+    /// the job's next invocation to follow.
+    pub hand_over: Option<Duration>,
     /// Longest wait for a stopped experiment to reach `stopped`, and for its report.
     pub stop_wait: Duration,
 }
@@ -270,6 +278,8 @@ pub struct Start {
 pub enum Interruption {
     TimedOut,
     Cancelled,
+    /// Not stopped: left running for the next invocation of the CodePipeline job.
+    HandedOver,
 }
 
 /// How following ended: the experiment as last seen, and whether we stopped it.
@@ -345,6 +355,15 @@ pub async fn follow(
             break;
         }
         if interrupted.is_none() {
+            if settings
+                .hand_over
+                .is_some_and(|after| started.elapsed() + settings.poll > after)
+            {
+                return Ok(Outcome {
+                    experiment: current,
+                    interrupted: Some(Interruption::HandedOver),
+                });
+            }
             let why = if Instant::now() + settings.poll > deadline {
                 Some(Interruption::TimedOut)
             } else if cancel.sleep(settings.poll).await {
@@ -357,7 +376,9 @@ pub async fn follow(
                     "{}: stopping experiment {} (StopExperiment)",
                     match why {
                         Interruption::TimedOut => "timed out",
-                        Interruption::Cancelled => "the build was cancelled",
+                        Interruption::Cancelled | Interruption::HandedOver => {
+                            "the build was cancelled"
+                        }
                     },
                     current.id
                 ));

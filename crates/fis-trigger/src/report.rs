@@ -5,13 +5,15 @@ use findings::{Feature, Finding, Location, Report, Rule, Severity, Status, Targe
 
 use crate::checks::AlarmCheck;
 use crate::experiment::{Interruption, Outcome, Template};
+use crate::probe::{Plan, Tally};
 
 pub const TOOL: &str = "fis-trigger";
 pub const EXPERIMENT: &str = "FIS_EXPERIMENT";
 pub const ACTION: &str = "FIS_ACTION";
 pub const ALARM: &str = "FIS_STEADY_STATE_ALARM";
+pub const URL: &str = "FIS_STEADY_STATE_URL";
 
-fn rules() -> [Rule; 3] {
+fn rules() -> [Rule; 4] {
     let rule = |id: &str, title: &str, description: &str, remediation: &str| Rule {
         id: id.to_owned(),
         severity: Severity::High,
@@ -42,6 +44,12 @@ fn rules() -> [Rule; 3] {
             "A CloudWatch alarm given with --check-alarm was OK before the experiment started and after it ended: the application was healthy going in and recovered coming out.",
             "Before: fix what the alarm reports, then run the stage again (the experiment was not started). After: the application did not recover from the fault; investigate before promoting.",
         ),
+        rule(
+            URL,
+            "Application answered during the experiment",
+            "A URL given with --check-url was requested at a fixed interval while the experiment ran; enough answers (--check-url-ratio) had an expected status (--check-url-status). Timeouts and connection errors count as failures.",
+            "The application did not absorb the fault: read which answers came instead (status codes, timeouts), and make the path resilient before promoting.",
+        ),
     ]
 }
 
@@ -50,6 +58,8 @@ pub fn build(
     template: &Template,
     outcome: Option<&Outcome>,
     alarms: &[AlarmCheck],
+    probes: &[Tally],
+    plan: &Plan,
     skip_actions: bool,
 ) -> Report {
     let mut report = Report::new(
@@ -133,6 +143,22 @@ pub fn build(
             format!("alarm {} {}", a.alarm, a.phase.word()),
         ));
     }
+    for tally in probes {
+        report.push(finding(
+            URL,
+            if tally.passed(plan.ratio) {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
+            format!(
+                "{} during the experiment: {}",
+                tally.url,
+                tally.describe(plan)
+            ),
+            format!("url {}", tally.url),
+        ));
+    }
     let Some(outcome) = outcome else {
         report.sort();
         return report;
@@ -150,6 +176,9 @@ pub fn build(
         Some(Interruption::TimedOut) => message.push_str("; stopped by fis-trigger at --timeout"),
         Some(Interruption::Cancelled) => {
             message.push_str("; stopped by fis-trigger because the build was cancelled")
+        }
+        Some(Interruption::HandedOver) => {
+            message.push_str("; still running, followed by the CodePipeline job's next invocation")
         }
         None => {}
     }

@@ -74,7 +74,14 @@ async fn an_alarm_firing_before_the_experiment_fails_the_gate_without_an_experim
         description: "Checkout survives the loss of one AZ".into(),
         tags: BTreeMap::new(),
     };
-    let report = fis_trigger::report::build(&template, None, &checks, false);
+    let report = fis_trigger::report::build(
+        &template,
+        None,
+        &checks,
+        &[],
+        &fis_trigger::probe::Plan::none(),
+        false,
+    );
     let messages: Vec<(Status, &str)> = report
         .findings
         .iter()

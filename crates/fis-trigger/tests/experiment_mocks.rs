@@ -68,6 +68,7 @@ fn settings() -> Settings {
     Settings {
         poll: Duration::from_secs(10),
         timeout: Duration::from_secs(600),
+        hand_over: None,
         stop_wait: Duration::from_secs(300),
     }
 }
@@ -104,7 +105,14 @@ async fn outcome_of(last: Experiment) -> fis_trigger::experiment::Outcome {
 
 /// The gate, and the failed findings' messages: the experiment's first, then the actions'.
 fn gate(outcome: &fis_trigger::experiment::Outcome) -> (Exit, Vec<String>) {
-    let report = fis_trigger::report::build(&template(), Some(outcome), &[], false);
+    let report = fis_trigger::report::build(
+        &template(),
+        Some(outcome),
+        &[],
+        &[],
+        &fis_trigger::probe::Plan::none(),
+        false,
+    );
     let mut failed: Vec<String> = report
         .findings
         .iter()
