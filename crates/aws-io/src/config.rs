@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_sts::config::ProvideCredentials;
+use aws_sdk_sts::config::{Credentials, ProvideCredentials};
 use clap::Args;
 
 use crate::AwsError;
@@ -34,20 +34,7 @@ const MAX_ATTEMPTS: u32 = 6;
 /// Loads the configuration and checks, before any call, that a region and credentials exist,
 /// so a missing one is one clear error (exit 3) instead of a failure deep in a step.
 pub async fn load(args: &AwsArgs) -> Result<SdkConfig, AwsError> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(MAX_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(200))
-                .with_max_backoff(Duration::from_secs(20)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(120))
-                .build(),
-        );
+    let mut loader = defaults();
     if let Some(region) = &args.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -70,4 +57,32 @@ pub async fn load(args: &AwsArgs) -> Result<SdkConfig, AwsError> {
         )));
     }
     Ok(config)
+}
+
+/// The configuration for credentials a step obtained itself (china-deploy's keys from SSM), in
+/// `region`: the same retries, timeouts and endpoint settings as [`load`], and nothing from the
+/// environment's credential chain. The credentials stay in memory; their Debug form is redacted.
+pub async fn with_credentials(region: &str, credentials: Credentials) -> SdkConfig {
+    defaults()
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+fn defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(20)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        )
 }

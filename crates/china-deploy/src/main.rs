@@ -1,0 +1,10 @@
+use std::process::ExitCode;
+
+use china_deploy::Cli;
+
+fn main() -> ExitCode {
+    match findings::cli::parse::<Cli>("HIGH") {
+        Ok(cli) => china_deploy::run(cli).into(),
+        Err(exit) => exit.into(),
+    }
+}

@@ -1,0 +1,227 @@
+//! The run as findings: partition mistakes in the template (with their lines), the stack's
+//! outcome, and one failed test case per resource event that failed.
+
+use findings::{Feature, Finding, Location, Report, Rule, Severity, Status, Target, Tool};
+use spanned::Node;
+
+use crate::deploy::Deployed;
+use crate::partition::{Hit, Kind};
+
+pub const TOOL: &str = "china-deploy";
+pub const ARN: &str = "PARTITION_ARN";
+pub const ENDPOINT: &str = "PARTITION_ENDPOINT";
+pub const REGION: &str = "PARTITION_REGION";
+pub const STACK: &str = "STACK_DEPLOY";
+pub const RESOURCE: &str = "RESOURCE_FAILED";
+
+const PSEUDO: &str =
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html";
+
+fn rules() -> Vec<Rule> {
+    let rule = |id: &str, title: &str, description: &str, remediation: &str, url: &str| Rule {
+        id: id.to_owned(),
+        severity: Severity::High,
+        title: title.to_owned(),
+        description: description.to_owned(),
+        remediation: remediation.to_owned(),
+        remediation_url: Some(url.to_owned()),
+        compliance: Vec::new(),
+    };
+    vec![
+        rule(
+            ARN,
+            "No ARN of another partition",
+            "A literal ARN names another partition (arn:aws: in a template for aws-cn): the resource it names does not exist there, and the deployment fails or grants nothing.",
+            "Write arn:${AWS::Partition}: in an Fn::Sub, or run with --rewrite-partition to have the deployed copy rewritten.",
+            PSEUDO,
+        ),
+        rule(
+            ENDPOINT,
+            "No endpoint domain of another partition",
+            "A URL or host name uses another partition's domain (amazonaws.com in aws-cn, whose endpoints end in amazonaws.com.cn). Service principals such as lambda.amazonaws.com are not reported: China accepts them.",
+            "Write ${AWS::URLSuffix} in an Fn::Sub, or run with --rewrite-partition.",
+            PSEUDO,
+        ),
+        rule(
+            REGION,
+            "No region of another partition",
+            "A region name of another partition (us-east-1 in a template for cn-north-1): whatever it points at is unreachable from the target partition.",
+            "Use ${AWS::Region} or a parameter; region names are not rewritten automatically.",
+            PSEUDO,
+        ),
+        rule(
+            STACK,
+            "Stack deployed",
+            "The change set was executed and the stack reached CREATE_COMPLETE or UPDATE_COMPLETE (or held no change).",
+            "Read the failed resource events: the first CREATE_FAILED or UPDATE_FAILED is usually the cause, the rest are cancelled in its wake.",
+            "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html",
+        ),
+        rule(
+            RESOURCE,
+            "Resource deployed",
+            "A resource event of this deployment failed (CREATE_FAILED, UPDATE_FAILED, DELETE_FAILED).",
+            "Fix what the status reason says; resources that are not available in the target partition or region fail here.",
+            "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html",
+        ),
+    ]
+}
+
+/// A new report for the template at `file`, with the partition findings.
+pub fn new_report(file: &str, stack: &str, hits: &[Hit], rewritten: bool) -> Report {
+    let mut report = Report::new(
+        Tool::ours(TOOL, env!("CARGO_PKG_VERSION")),
+        chrono::Utc::now(),
+    );
+    for rule in rules() {
+        report.rules.insert(rule.id.clone(), rule);
+    }
+    report.context = aws_io::context::from_environment();
+    report.features.insert(
+        file.to_owned(),
+        Feature {
+            name: format!("Stack {stack}"),
+            description: format!("{file} deployed as stack {stack}"),
+            line: 1,
+            tags: Vec::new(),
+        },
+    );
+    for hit in hits {
+        let rule = match hit.kind {
+            Kind::Arn => ARN,
+            Kind::Endpoint => ENDPOINT,
+            Kind::Region => REGION,
+        };
+        let fixed = rewritten && hit.manual.is_none() && hit.kind != Kind::Region;
+        let mut message = format!("`{}` at {}", hit.found, hit.path.join("."));
+        if fixed {
+            message.push_str(": rewritten in the deployed copy");
+        } else if let Some(why) = hit.manual {
+            message.push_str(&format!(": {why}"));
+        }
+        let location = Location {
+            file: file.to_owned(),
+            line: Some(hit.pos.line),
+            column: Some(hit.pos.column),
+            resource: (hit.path.first().map(String::as_str) == Some("Resources"))
+                .then(|| hit.path.get(1).cloned())
+                .flatten(),
+            resource_type: None,
+            property_path: Some(format!("/{}", hit.path.join("/"))),
+        };
+        report.push(Finding {
+            id: Finding::stable_id(TOOL, rule, &location),
+            rule_id: rule.to_owned(),
+            severity: Severity::High,
+            status: if fixed {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
+            message,
+            location,
+            target: None,
+            suppression: None,
+        });
+    }
+    report
+}
+
+/// Adds the deployment's outcome: the stack, and each failed resource event at its
+/// resource's line.
+pub fn add_deployment(
+    report: &mut Report,
+    file: &str,
+    root: &Node,
+    stack: &str,
+    stack_arn: Option<String>,
+    deployed: &Deployed,
+) {
+    let target = stack_arn.map(|arn| {
+        let parts: Vec<&str> = arn.split(':').collect();
+        Target {
+            partition: parts.get(1).map(|s| (*s).to_owned()),
+            region: parts.get(3).map(|s| (*s).to_owned()),
+            account: parts.get(4).map(|s| (*s).to_owned()),
+            resource_arn: Some(arn.clone()),
+        }
+    });
+    let resources = cfn::resources(root);
+    // A resource is (logical id, type, event status): a resource can fail twice (create, then
+    // delete on rollback), and each is its own case.
+    let finding = |rule: &str,
+                   status: Status,
+                   message: String,
+                   resource: Option<(&str, &str, &str)>| {
+        let line = resource.and_then(|(id, _, _)| {
+            resources
+                .iter()
+                .find(|r| r.logical_id == id)
+                .map(|r| r.pos.line)
+        });
+        let location = Location {
+            file: file.to_owned(),
+            line,
+            column: None,
+            resource: Some(resource.map_or(format!("stack {stack}"), |(id, _, _)| id.to_owned())),
+            resource_type: Some(
+                resource
+                    .map_or("AWS::CloudFormation::Stack", |(_, t, _)| t)
+                    .to_owned(),
+            ),
+            property_path: resource.map(|(_, _, event)| event.to_owned()),
+        };
+        Finding {
+            id: Finding::stable_id(TOOL, rule, &location),
+            rule_id: rule.to_owned(),
+            severity: Severity::High,
+            status,
+            message,
+            location,
+            target: target.clone(),
+            suppression: None,
+        }
+    };
+    let (message, failures) = match deployed {
+        Deployed::NoChanges => (format!("stack {stack}: no changes"), &[][..]),
+        Deployed::NotExecuted { change_set, changes } => (
+            format!(
+                "stack {stack}: change set {change_set} with {} change(s) created and not executed (--no-execute-changeset)",
+                changes.len()
+            ),
+            &[][..],
+        ),
+        Deployed::Settled {
+            status,
+            reason,
+            failures,
+            ..
+        } => {
+            let mut m = format!("stack {stack}: {status}");
+            if let Some(reason) = reason.as_ref().filter(|r| !r.is_empty()) {
+                m.push_str(&format!(": {reason}"));
+            }
+            (m, failures.as_slice())
+        }
+        Deployed::Interrupted { status, timed_out } => (
+            format!(
+                "stack {stack}: still {status} when {}; CloudFormation goes on",
+                if *timed_out { "--timeout passed" } else { "the build was cancelled" }
+            ),
+            &[][..],
+        ),
+    };
+    let status = if deployed.succeeded() {
+        Status::Passed
+    } else {
+        Status::Failed
+    };
+    report.push(finding(STACK, status, message, None));
+    for event in failures {
+        report.push(finding(
+            RESOURCE,
+            Status::Failed,
+            format!("{} {}: {}", event.logical_id, event.status, event.reason),
+            Some((&event.logical_id, &event.resource_type, &event.status)),
+        ));
+    }
+}
