@@ -2,6 +2,7 @@
 //! aws-us-gov) partition from a pipeline in the global partition, with the target account's
 //! keys read from SSM.
 
+pub mod availability;
 pub mod credentials;
 pub mod deploy;
 pub mod package;
@@ -256,7 +257,15 @@ pub fn run(cli: Cli) -> Exit {
             &debug,
         ));
         match deployed {
-            Ok(Ok((deployed, stack_arn))) => {
+            Ok(Ok(Deployment::Unavailable(missing))) => {
+                log(&format!(
+                    "{} resource(s) of a type {} does not offer; nothing is deployed",
+                    missing.len(),
+                    cli.region
+                ));
+                report::add_unavailable(&mut report, &file, &root, &missing);
+            }
+            Ok(Ok(Deployment::Done(deployed, stack_arn))) => {
                 report::add_deployment(
                     &mut report,
                     &file,
@@ -302,8 +311,16 @@ pub fn run(cli: Cli) -> Exit {
     verdict.exit
 }
 
-/// The AWS part: keys from SSM, the target configuration checked with STS, packaging, and the
-/// deployment. Returns how it ended and the stack's ARN.
+/// How the AWS part ended.
+enum Deployment {
+    /// The region lacks resource types the template uses; nothing was uploaded.
+    Unavailable(Vec<availability::Unavailable>),
+    /// Deployed (or not, and why), with the stack's ARN.
+    Done(Deployed, Option<String>),
+}
+
+/// The AWS part: keys from SSM, the target configuration checked with STS, the resource types
+/// checked against the region, packaging, and the deployment.
 #[allow(clippy::too_many_arguments)]
 async fn deploy_template(
     cli: &Cli,
@@ -314,7 +331,7 @@ async fn deploy_template(
     config_tags: Vec<(String, String)>,
     aws: &aws_io::AwsArgs,
     debug: &(dyn Fn(&str) + Sync),
-) -> Result<(Deployed, Option<String>), Stop> {
+) -> Result<Deployment, Stop> {
     let mut cancel = aws_io::Cancel::on_signals()?;
     let pipeline = aws_io::config::load(aws).await?;
     let names = KeyParameters {
@@ -351,6 +368,18 @@ async fn deploy_template(
         "deploying as {identity} into {} ({account})",
         cli.region
     ));
+    let cloudformation = aws_sdk_cloudformation::Client::new(&target);
+    let resources: Vec<(String, String)> = cfn::resources(root)
+        .iter()
+        .filter_map(|r| Some((r.logical_id.to_owned(), r.resource_type?.to_owned())))
+        .collect();
+    let (missing, warning) = availability::check(&cloudformation, &resources).await;
+    if let Some(warning) = warning {
+        log(&format!("warning: {warning}"));
+    }
+    if !missing.is_empty() {
+        return Ok(Deployment::Unavailable(missing));
+    }
     let s3_config = aws_sdk_s3::config::Builder::from(&target)
         // Custom endpoints (moto, MinIO, a VPC endpoint by IP) need path-style addresses.
         .force_path_style(target.endpoint_url().is_some())
@@ -410,7 +439,6 @@ async fn deploy_template(
         execute: !cli.no_execute_changeset,
         change_set_name: format!("china-deploy-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")),
     };
-    let cloudformation = aws_sdk_cloudformation::Client::new(&target);
     let settings = deploy::Settings {
         poll: cli.poll_interval,
         timeout: cli.timeout,
@@ -432,5 +460,5 @@ async fn deploy_template(
                 .first()
                 .and_then(|s| s.stack_id().map(str::to_owned))
         });
-    Ok((deployed, stack_arn))
+    Ok(Deployment::Done(deployed, stack_arn))
 }

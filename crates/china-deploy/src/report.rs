@@ -13,6 +13,7 @@ pub const ENDPOINT: &str = "PARTITION_ENDPOINT";
 pub const REGION: &str = "PARTITION_REGION";
 pub const STACK: &str = "STACK_DEPLOY";
 pub const RESOURCE: &str = "RESOURCE_FAILED";
+pub const UNAVAILABLE: &str = "RESOURCE_TYPE_UNAVAILABLE";
 
 const PSEUDO: &str =
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html";
@@ -48,6 +49,13 @@ fn rules() -> Vec<Rule> {
             "A region name of another partition (us-east-1 in a template for cn-north-1): whatever it points at is unreachable from the target partition.",
             "Use ${AWS::Region} or a parameter; region names are not rewritten automatically.",
             PSEUDO,
+        ),
+        rule(
+            UNAVAILABLE,
+            "Resource type available in the target region",
+            "CloudFormation's registry in the target region (DescribeType) does not know the resource's type (for a SAM resource, the type it becomes): the service is not offered there, and the deployment would fail halfway.",
+            "Leave the resource out of the China deployment (a condition on AWS::Partition), or use a service the region offers.",
+            "https://docs.amazonaws.cn/en_us/aws/latest/userguide/services.html",
         ),
         rule(
             STACK,
@@ -124,6 +132,44 @@ pub fn new_report(file: &str, stack: &str, hits: &[Hit], rewritten: bool) -> Rep
         });
     }
     report
+}
+
+/// Adds a failed finding per resource whose type the target region lacks, at its line.
+pub fn add_unavailable(
+    report: &mut Report,
+    file: &str,
+    root: &Node,
+    missing: &[crate::availability::Unavailable],
+) {
+    let resources = cfn::resources(root);
+    for m in missing {
+        let line = resources
+            .iter()
+            .find(|r| r.logical_id == m.logical_id)
+            .map(|r| r.pos.line);
+        let location = Location {
+            file: file.to_owned(),
+            line,
+            column: None,
+            resource: Some(m.logical_id.clone()),
+            resource_type: Some(m.resource_type.clone()),
+            property_path: None,
+        };
+        let mut message = format!("{} is not offered in the target region", m.checked);
+        if m.checked != m.resource_type {
+            message.push_str(&format!(" ({} becomes one)", m.resource_type));
+        }
+        report.push(Finding {
+            id: Finding::stable_id(TOOL, UNAVAILABLE, &location),
+            rule_id: UNAVAILABLE.to_owned(),
+            severity: Severity::High,
+            status: Status::Failed,
+            message,
+            location,
+            target: None,
+            suppression: None,
+        });
+    }
 }
 
 /// Adds the deployment's outcome: the stack, and each failed resource event at its

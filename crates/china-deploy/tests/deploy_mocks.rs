@@ -1,6 +1,7 @@
 //! What moto does not do, against SDK-level mocks: a deployment that fails and rolls back
 //! (its failed resource events become failed test cases at the resource's line), a change set
-//! that fails, CloudFormation's "no changes", and a stack that cannot be updated.
+//! that fails, CloudFormation's "no changes", a stack that cannot be updated, and resource
+//! types the region does not offer (moto has no DescribeType).
 
 use std::time::Duration;
 
@@ -300,4 +301,45 @@ async fn a_stack_whose_creation_failed_must_be_deleted_first() {
         "{e}"
     );
     assert_eq!(create.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn resource_types_the_region_lacks_are_named_with_what_sam_makes_of_them() {
+    use aws_sdk_cloudformation::operation::describe_type::{DescribeTypeError, DescribeTypeOutput};
+    let lambda_missing = mock!(Client::describe_type)
+        .match_requests(|r| r.type_name() == Some("AWS::Lambda::Function"))
+        .then_error(|| {
+            DescribeTypeError::TypeNotFoundException(
+                aws_sdk_cloudformation::types::error::TypeNotFoundException::builder()
+                    .message("The type 'AWS::Lambda::Function' cannot be found.")
+                    .build(),
+            )
+        });
+    let others = mock!(Client::describe_type).then_output(|| DescribeTypeOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&lambda_missing, &others]
+    );
+    let resources = [
+        ("Orders".to_owned(), "AWS::Serverless::Function".to_owned()),
+        ("Queue".to_owned(), "AWS::SQS::Queue".to_owned()),
+        ("Nested".to_owned(), "AWS::CloudFormation::Stack".to_owned()),
+        ("Lookup".to_owned(), "Custom::Lookup".to_owned()),
+    ];
+    let (missing, warning) = china_deploy::availability::check(&client, &resources).await;
+    assert_eq!(warning, None);
+    assert_eq!(
+        missing,
+        [china_deploy::availability::Unavailable {
+            logical_id: "Orders".into(),
+            resource_type: "AWS::Serverless::Function".into(),
+            checked: "AWS::Lambda::Function".into(),
+        }]
+    );
+    assert_eq!(
+        lambda_missing.num_calls() + others.num_calls(),
+        2,
+        "one call per type, none for custom or nested stacks"
+    );
 }
