@@ -6,7 +6,9 @@
 
 mod support;
 
-use std::io::{Read, Write};
+#[path = "../crates/fis-trigger/tests/support/http_server.rs"]
+mod http_server;
+
 use std::path::{Path, PathBuf};
 
 use support::{report_dir, root, run_with_env, stderr, stdout, Moto};
@@ -326,40 +328,19 @@ fn bad_input_is_exit_2_naming_what_to_fix() {
 /// An STS on 127.0.0.1 that refuses every request the way AWS refuses bad keys, and echoes
 /// the access key id of the request's signature in its message, as some AWS errors do.
 fn refusing_sts() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = Vec::new();
-            let mut buffer = [0u8; 4096];
-            // Headers, then the form body (Content-Length is small).
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buffer) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buffer[..n]),
-                }
-            }
-            let text = String::from_utf8_lossy(&request).into_owned();
-            let key = text
-                .split("Credential=")
-                .nth(1)
-                .and_then(|rest| rest.split('/').next())
-                .unwrap_or("unknown")
-                .to_owned();
-            let body = format!(
-                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid: {key}</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-            );
-            let _ = stream.write_all(
-                format!(
-                    "HTTP/1.1 403 Forbidden\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-                .as_bytes(),
-            );
-        }
-    });
-    url
+    http_server::serve(|_, head| {
+        let key = head
+            .split("Credential=")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("unknown")
+            .to_owned();
+        let body = format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid: {key}</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+        );
+        ("403 Forbidden".to_owned(), "text/xml", body)
+    })
+    .0
 }
 
 #[test]

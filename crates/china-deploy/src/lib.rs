@@ -138,6 +138,22 @@ pub struct Cli {
     pub security_hub: aws_io::SecurityHubArgs,
 }
 
+/// The value at `path` (object keys and array indexes) in a template's JSON.
+pub(crate) fn value_at_mut<'a>(
+    value: &'a mut serde_json::Value,
+    path: &[String],
+) -> Option<&'a mut serde_json::Value> {
+    let mut current = value;
+    for key in path {
+        current = match current {
+            serde_json::Value::Object(map) => map.get_mut(key)?,
+            serde_json::Value::Array(items) => items.get_mut(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
 /// CloudFormation's limit for TemplateBody; larger templates go through S3.
 const TEMPLATE_BODY_LIMIT: usize = 51_200;
 

@@ -328,7 +328,7 @@ pub async fn package(
             Form::Fields(b, k) => serde_json::json!({ b: bucket.name, k: key }),
             Form::Url => Json::String(bucket.url(&key)),
         };
-        if let Some(slot) = pointer_mut(json, &path) {
+        if let Some(slot) = crate::value_at_mut(json, &path) {
             *slot = pointer;
         }
         artifacts.push(Artifact {
@@ -494,18 +494,6 @@ pub async fn upload_template(
     let key = bucket.key(&digest, ".template");
     upload(s3, bucket, &key, body.as_bytes().to_vec()).await?;
     Ok(bucket.url(&key))
-}
-
-pub(crate) fn pointer_mut<'a>(value: &'a mut Json, path: &[String]) -> Option<&'a mut Json> {
-    let mut current = value;
-    for key in path {
-        current = match current {
-            Json::Object(map) => map.get_mut(key)?,
-            Json::Array(items) => items.get_mut(key.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(current)
 }
 
 #[cfg(test)]

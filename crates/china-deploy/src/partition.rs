@@ -228,7 +228,7 @@ pub fn rewrite(template: &mut Json, hits: &[Hit]) -> usize {
             [.., key, index] if key == "Fn::Sub" && index == "0" => true,
             _ => false,
         };
-        let Some(target) = pointer_mut(template, path) else {
+        let Some(target) = crate::value_at_mut(template, path) else {
             continue;
         };
         let Some(text) = target.as_str() else {
@@ -253,18 +253,6 @@ pub fn rewrite(template: &mut Json, hits: &[Hit]) -> usize {
         changed += 1;
     }
     changed
-}
-
-fn pointer_mut<'a>(value: &'a mut Json, path: &[String]) -> Option<&'a mut Json> {
-    let mut current = value;
-    for key in path {
-        current = match current {
-            Json::Object(map) => map.get_mut(key)?,
-            Json::Array(items) => items.get_mut(key.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(current)
 }
 
 #[cfg(test)]

@@ -182,15 +182,7 @@ pub fn add_deployment(
     stack_arn: Option<String>,
     deployed: &Deployed,
 ) {
-    let target = stack_arn.map(|arn| {
-        let parts: Vec<&str> = arn.split(':').collect();
-        Target {
-            partition: parts.get(1).map(|s| (*s).to_owned()),
-            region: parts.get(3).map(|s| (*s).to_owned()),
-            account: parts.get(4).map(|s| (*s).to_owned()),
-            resource_arn: Some(arn.clone()),
-        }
-    });
+    let target = stack_arn.as_deref().map(Target::of_arn);
     let resources = cfn::resources(root);
     // A resource is (logical id, type, event status): a resource can fail twice (create, then
     // delete on rollback), and each is its own case.

@@ -118,6 +118,26 @@ pub struct Target {
     pub resource_arn: Option<String>,
 }
 
+impl Target {
+    /// The deployed resource an ARN names, where it is:
+    /// `arn:<partition>:<service>:<region>:<account>:<resource>`.
+    pub fn of_arn(arn: &str) -> Target {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let part = |i: usize| {
+            parts
+                .get(i)
+                .filter(|p| !p.is_empty())
+                .map(|p| (*p).to_owned())
+        };
+        Target {
+            partition: part(1),
+            region: part(3),
+            account: part(4),
+            resource_arn: Some(arn.to_owned()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {

@@ -95,13 +95,7 @@ pub fn build(
     let arn = outcome
         .map(|o| o.experiment.arn.clone())
         .unwrap_or_default();
-    let parts: Vec<&str> = arn.split(':').collect();
-    let target = (!arn.is_empty()).then(|| Target {
-        account: parts.get(4).map(|s| (*s).to_owned()),
-        region: parts.get(3).map(|s| (*s).to_owned()),
-        partition: parts.get(1).map(|s| (*s).to_owned()),
-        resource_arn: Some(arn.clone()),
-    });
+    let target = (!arn.is_empty()).then(|| Target::of_arn(&arn));
     let finding = |rule: &str, status: Status, message: String, resource: String| {
         let location = Location {
             file: file.clone(),
