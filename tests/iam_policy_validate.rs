@@ -245,6 +245,81 @@ fn validate_offline_finds_the_three_problems_with_lines_and_exits_1() {
     );
 }
 
+/// The offline findings of fixtures/iam/app.yaml with extra flags: (rule, status) of each
+/// finding that did not pass, and the exit code.
+fn validate_offline_with(extra: &[&str]) -> (Option<i32>, Vec<(String, String)>) {
+    let mut args = vec![
+        "validate",
+        "--offline",
+        "--template-path",
+        "fixtures/iam/app.yaml",
+        "--region",
+        "eu-west-1",
+        "--account-id",
+        "111122223333",
+        "--allow-external-principals",
+        "444455556666",
+        "--output",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = run_with_env("iam-policy-validate", &args, &no_aws());
+    if out.status.code() == Some(2) {
+        return (Some(2), Vec::new());
+    }
+    let doc = stdout_json(&out);
+    let found = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["status"] != "passed")
+        .map(|f| {
+            (
+                f["rule_id"].as_str().expect("rule_id").to_owned(),
+                f["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect();
+    (out.status.code(), found)
+}
+
+#[test]
+fn cfn_policy_validator_gate_flags_let_findings_through_visibly() {
+    let owned = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    };
+    // A code, and a resource with a code: those two no longer block; the third still does.
+    let (code, found) = validate_offline_with(&[
+        "--ignore-finding",
+        "IAM_UNKNOWN_ACTION,AssetsBucketPolicy.IAM_PUBLIC_PRINCIPAL",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        found,
+        owned(&[
+            ("IAM_PASS_ROLE_ANY", "failed"),
+            ("IAM_UNKNOWN_ACTION", "suppressed"),
+            ("IAM_PUBLIC_PRINCIPAL", "suppressed"),
+        ])
+    );
+    // Only ERROR blocks: the offline checks are SECURITY_WARNING, so the gate passes and the
+    // findings are still reported.
+    let (code, found) = validate_offline_with(&["--treat-finding-type-as-blocking", "error"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(
+        found.iter().all(|(_, status)| status == "suppressed"),
+        "{found:?}"
+    );
+    let (code, _) =
+        validate_offline_with(&["--treat-finding-type-as-blocking", "ERROR,SECURITY_WARNING"]);
+    assert_eq!(code, Some(1));
+    let (code, _) = validate_offline_with(&["--treat-finding-type-as-blocking", "FATAL"]);
+    assert_eq!(code, Some(2), "an unknown finding type is a usage error");
+}
+
 #[test]
 fn sam_functions_get_the_role_sam_generates_with_their_policies() {
     let out = parse(&[

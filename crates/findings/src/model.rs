@@ -157,6 +157,9 @@ pub enum Suppression {
     /// Skipped or suppressed by the tool whose output was converted (checkov's skip
     /// comments, SARIF suppressions, skipped test cases).
     Tool { tool: String, reason: String },
+    /// A command-line flag of the run (iam-policy-validate's `--ignore-finding`, say), which
+    /// the pipeline's own definition holds.
+    Flag { flag: String, reason: String },
     /// An entry of the exceptions file.
     Exception {
         reason: String,
@@ -170,6 +173,7 @@ impl Suppression {
         match self {
             Suppression::Inline { reason, .. }
             | Suppression::Tool { reason, .. }
+            | Suppression::Flag { reason, .. }
             | Suppression::Exception { reason, .. } => reason,
         }
     }
@@ -181,6 +185,7 @@ impl Suppression {
                 format!("suppressed in template Metadata.{kind}: {reason}")
             }
             Suppression::Tool { tool, reason } => format!("suppressed by {tool}: {reason}"),
+            Suppression::Flag { flag, reason } => format!("not blocking by {flag}: {reason}"),
             Suppression::Exception {
                 reason,
                 approved_by,

@@ -4,6 +4,7 @@
 
 pub mod access_analyzer;
 pub mod checks;
+pub mod compat;
 pub mod extract;
 pub mod props;
 pub mod reference;

@@ -29,6 +29,20 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "PRINCIPALS", value_delimiter = ',')]
     pub allow_external_principals: Vec<String>,
 
+    /// Findings that do not block, comma-separated, as cfn-policy-validator takes them: a
+    /// finding code (`PASS_ROLE_WITH_STAR_IN_RESOURCE`, `IAM_PASS_ROLE_ANY`), a resource's
+    /// logical id, or both (`DeployRole.IAM_PASS_ROLE_ANY`). They stay in the reports as
+    /// suppressed.
+    #[arg(long, value_name = "FINDINGS", value_delimiter = ',')]
+    pub ignore_finding: Vec<String>,
+
+    /// The finding types that block, comma-separated (ERROR, SECURITY_WARNING, WARNING,
+    /// SUGGESTION, or NONE), as cfn-policy-validator takes them; Access Analyzer's findings
+    /// have their own type, the offline checks that of their severity (CRITICAL and HIGH are
+    /// SECURITY_WARNING, MEDIUM is WARNING, the rest SUGGESTION). Without it, --fail-on gates.
+    #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = crate::compat::parse_finding_type)]
+    pub treat_finding_type_as_blocking: Vec<String>,
+
     #[command(flatten)]
     pub reports: ReportArgs,
 
@@ -162,6 +176,8 @@ pub fn run(args: &ValidateArgs) -> Exit {
         .insert(loaded.file.clone(), loaded.text.clone());
     rules(&mut report);
 
+    // Access Analyzer's finding type of each finding id, for --treat-finding-type-as-blocking.
+    let mut types = std::collections::HashMap::new();
     for (key, checked) in subjects.iter().enumerate() {
         let subject = Subject {
             document: checked.document,
@@ -229,16 +245,25 @@ pub fn run(args: &ValidateArgs) -> Exit {
             );
             let identity = location.property_path.clone().unwrap_or_default();
             let message = format!("{label}: {}", f.details);
-            report.push(finding(
+            let found = finding(
                 &rule,
                 f.severity(),
                 Status::Failed,
                 message,
                 location,
                 &identity,
-            ));
+            );
+            types.insert(found.id.clone(), f.finding_type.clone());
+            report.push(found);
         }
     }
+    crate::compat::apply(
+        &mut report,
+        &types,
+        &args.ignore_finding,
+        (!args.treat_finding_type_as_blocking.is_empty())
+            .then_some(args.treat_finding_type_as_blocking.as_slice()),
+    );
     report.sort();
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match aws_io::finish(

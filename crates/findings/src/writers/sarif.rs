@@ -82,7 +82,9 @@ pub fn render(report: &Report) -> String {
         if let Some(s) = &f.suppression {
             let kind = match s {
                 crate::Suppression::Inline { .. } | crate::Suppression::Tool { .. } => "inSource",
-                crate::Suppression::Exception { .. } => "external",
+                crate::Suppression::Exception { .. } | crate::Suppression::Flag { .. } => {
+                    "external"
+                }
             };
             result["suppressions"] = json!([{"kind": kind, "justification": s.describe()}]);
         }
