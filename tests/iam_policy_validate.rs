@@ -6,13 +6,14 @@ use serde_json::Value;
 use support::{report_dir, run_with_env, stderr, stdout_json};
 
 /// No credentials and no region from the environment: parse must not need them.
-const NO_AWS: [(&str, &str); 6] = [
+const NO_AWS: [(&str, &str); 7] = [
     ("AWS_ACCESS_KEY_ID", ""),
     ("AWS_SECRET_ACCESS_KEY", ""),
     ("AWS_PROFILE", ""),
     ("AWS_REGION", ""),
     ("AWS_DEFAULT_REGION", ""),
     ("AWS_CONFIG_FILE", "/nonexistent"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
 ];
 
 fn no_aws() -> Vec<(&'static str, String)> {
@@ -102,6 +103,24 @@ fn parse_defaults_the_account_and_region_with_a_notice_and_is_deterministic() {
     assert_eq!(
         doc["Roles"][0]["Policies"][0]["Policy"]["Statement"][1]["Resource"],
         "arn:aws-cn:s3:::app-assets/*"
+    );
+}
+
+#[test]
+fn with_credentials_the_account_comes_from_sts() {
+    let moto = support::Moto::start();
+    let out = run_with_env(
+        "iam-policy-validate",
+        &["parse", "--template-path", "fixtures/iam/app.yaml"],
+        &moto.env(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "evaluating for account 123456789012, the account of the credentials (arn:aws:sts::123456789012:user/moto)"
+        ),
+        "{}",
+        stderr(&out)
     );
 }
 

@@ -122,13 +122,27 @@ pub fn account(
         .partition
         .clone()
         .unwrap_or_else(|| aws_io::partition_of(&region).to_owned());
-    let account_id = account_id.map(str::to_owned).unwrap_or_else(|| {
-        notices.push(
-            "no --account-id: evaluating for account 123456789012 (ARNs of this template's resources use it)"
-                .to_owned(),
-        );
-        "123456789012".into()
-    });
+    let account_id = match account_id {
+        Some(id) => id.to_owned(),
+        None => match caller_account(&region) {
+            Some(Ok((id, arn))) => {
+                notices.push(format!(
+                    "no --account-id: evaluating for account {id}, the account of the credentials ({arn})"
+                ));
+                id
+            }
+            why => {
+                let because = match why {
+                    Some(Err(e)) => format!(" (STS GetCallerIdentity failed: {e})"),
+                    _ => String::new(),
+                };
+                notices.push(format!(
+                    "no --account-id and no credentials to ask STS{because}: evaluating for account 123456789012 (ARNs of this template's resources use it)"
+                ));
+                "123456789012".into()
+            }
+        },
+    };
     (
         Account {
             partition,
@@ -137,6 +151,60 @@ pub fn account(
         },
         notices,
     )
+}
+
+/// Whether credentials are configured at all: an access key, a profile, a container or web
+/// identity role (CodeBuild, ECS, EKS), or a credentials or config file. Only then is STS
+/// asked, so a laptop without AWS does not wait on the instance metadata service.
+fn credentials_configured(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let set = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ]
+    .iter()
+    .any(|v| env(v).is_some());
+    let home = env("HOME").map(std::path::PathBuf::from);
+    let file = |variable: &str, default: &str| {
+        env(variable)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(default)))
+            .is_some_and(|p| p.is_file())
+    };
+    set || file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
+        || file("AWS_CONFIG_FILE", ".aws/config")
+}
+
+/// The account (and ARN) of the credentials, from STS, when credentials are configured.
+fn caller_account(region: &str) -> Option<Result<(String, String), String>> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if !credentials_configured(&env) {
+        return None;
+    }
+    let args = aws_io::AwsArgs {
+        region: Some(region.to_owned()),
+        profile: None,
+    };
+    let asked = aws_io::block_on(async {
+        let config = aws_io::config::load(&args).await?;
+        let sts = aws_sdk_sts::Client::new(&config);
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| aws_io::api_error("GetCallerIdentity", &e, ""))?;
+        Ok::<_, aws_io::AwsError>((
+            out.account().unwrap_or_default().to_owned(),
+            out.arn().unwrap_or_default().to_owned(),
+        ))
+    });
+    Some(match asked {
+        Ok(Ok((account, arn))) if !account.is_empty() => Ok((account, arn)),
+        Ok(Ok(_)) => Err("it returned no account".to_owned()),
+        Ok(Err(e)) | Err(e) => Err(e.to_string()),
+    })
 }
 
 /// Parameter values from the template configuration file, then `--parameters`.
