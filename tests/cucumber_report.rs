@@ -356,7 +356,8 @@ fn trivy_tfsec_cfn_guard_and_cfn_policy_validator_merge_with_the_inputs_counts()
         .iter()
         .find(|f| f["rule_id"] == "cfn-policy-validator/INVALID_ACTION")
         .unwrap();
-    assert_eq!(invalid_action["severity"], "HIGH");
+    // An Access Analyzer ERROR (the policy is invalid) is CRITICAL, as in iam-policy-validate.
+    assert_eq!(invalid_action["severity"], "CRITICAL");
     assert_eq!(
         invalid_action["location"]["property_path"],
         "deploy/Statement/1/Action/0"

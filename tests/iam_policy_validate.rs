@@ -323,20 +323,88 @@ fn cfn_policy_validator_gate_flags_let_findings_through_visibly() {
             ("IAM_PUBLIC_PRINCIPAL", "suppressed"),
         ])
     );
-    // Only ERROR blocks: the offline checks are SECURITY_WARNING, so the gate passes and the
-    // findings are still reported.
+    // Only ERROR blocks: the CRITICAL public bucket policy is one, the two HIGH findings
+    // (SECURITY_WARNING) are still reported, as not blocking.
     let (code, found) = validate_offline_with(&["--treat-finding-type-as-blocking", "error"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        found,
+        owned(&[
+            ("IAM_PASS_ROLE_ANY", "suppressed"),
+            ("IAM_UNKNOWN_ACTION", "suppressed"),
+            ("IAM_PUBLIC_PRINCIPAL", "failed"),
+        ])
+    );
+    let (code, found) = validate_offline_with(&["--treat-finding-type-as-blocking", "NONE"]);
     assert_eq!(code, Some(0));
-    assert_eq!(found.len(), 3, "{found:?}");
     assert!(
         found.iter().all(|(_, status)| status == "suppressed"),
         "{found:?}"
     );
-    let (code, _) =
-        validate_offline_with(&["--treat-finding-type-as-blocking", "ERROR,SECURITY_WARNING"]);
-    assert_eq!(code, Some(1));
     let (code, _) = validate_offline_with(&["--treat-finding-type-as-blocking", "FATAL"]);
     assert_eq!(code, Some(2), "an unknown finding type is a usage error");
+}
+
+#[test]
+fn cfn_policy_validator_output_lists_blocking_and_non_blocking_findings() {
+    let out = run_with_env(
+        "iam-policy-validate",
+        &[
+            "validate",
+            "--offline",
+            "--template-path",
+            "fixtures/iam/app.yaml",
+            "--region",
+            "eu-west-1",
+            "--account-id",
+            "111122223333",
+            "--allow-external-principals",
+            "444455556666",
+            "--ignore-finding",
+            "IAM_UNKNOWN_ACTION",
+            "--output",
+            "cfn-policy-validator",
+        ],
+        &no_aws(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    let summary = |key: &str| -> Vec<(String, String, String)> {
+        doc[key]
+            .as_array()
+            .expect(key)
+            .iter()
+            .map(|f| {
+                (
+                    f["findingType"].as_str().unwrap_or_default().to_owned(),
+                    f["code"].as_str().unwrap_or_default().to_owned(),
+                    f["resourceName"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let blocking = summary("BlockingFindings");
+    let codes: Vec<&str> = blocking.iter().map(|(_, c, _)| c.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["IAM_PASS_ROLE_ANY", "IAM_PUBLIC_PRINCIPAL"],
+        "{blocking:?}"
+    );
+    assert_eq!(blocking[1].0, "ERROR");
+    assert_eq!(blocking[1].2, "AssetsBucketPolicy");
+    let not_blocking = summary("NonBlockingFindings");
+    assert_eq!(not_blocking.len(), 1, "{not_blocking:?}");
+    assert_eq!(not_blocking[0].1, "IAM_UNKNOWN_ACTION");
+    assert_eq!(not_blocking[0].0, "SECURITY_WARNING");
+    let first = &doc["NonBlockingFindings"][0];
+    assert!(first["policyName"].is_string(), "{first}");
+    assert!(
+        first["details"]["notBlockingBecause"]
+            .as_str()
+            .is_some_and(|why| why.contains("--ignore-finding")),
+        "{first}"
+    );
+    assert_eq!(first["details"]["locations"][0]["line"], 38);
 }
 
 #[test]

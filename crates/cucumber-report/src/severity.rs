@@ -13,7 +13,7 @@
 //! | tfsec | `severity` CRITICAL / HIGH / MEDIUM / LOW | the same |
 //! | tfsec (before 1.0) | ERROR / WARNING / INFO | HIGH / MEDIUM / LOW |
 //! | cfn-guard | (Guard rules carry no severity) | HIGH |
-//! | cfn-policy-validator | findingType ERROR / SECURITY_WARNING / WARNING / SUGGESTION | HIGH / HIGH / MEDIUM / LOW |
+//! | cfn-policy-validator | findingType ERROR / SECURITY_WARNING / WARNING / SUGGESTION | CRITICAL / HIGH / MEDIUM / LOW |
 //! | cfn-policy-validator | a finding among its BlockingFindings | at least HIGH |
 //! | JUnit | a failing or erroring test case | HIGH |
 //! | Cucumber | a scenario tag @critical, @high, @medium, @low, @informational | that severity |

@@ -17,6 +17,9 @@ pub enum OutputFormat {
     Text,
     /// The whole report as JSON.
     Json,
+    /// cfn-policy-validator's JSON (BlockingFindings / NonBlockingFindings), for pipelines
+    /// that read it.
+    CfnPolicyValidator,
 }
 
 /// Report files, stdout format, gate and exceptions.
@@ -212,6 +215,7 @@ pub fn write_and_print(
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let out = match args.output {
         OutputFormat::Json => writers::json::render(report),
+        OutputFormat::CfnPolicyValidator => writers::cfn_policy_validator::render(report, fail_on),
         OutputFormat::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let mut text = writers::text::render(report, fail_on, writers::text::Style { color });

@@ -34,11 +34,8 @@ pub struct AnalyzerFinding {
 impl AnalyzerFinding {
     /// Our severity for Access Analyzer's finding types.
     pub fn severity(&self) -> Severity {
-        match self.finding_type.as_str() {
-            "ERROR" | "SECURITY_WARNING" => Severity::High,
-            "WARNING" => Severity::Medium,
-            _ => Severity::Low,
-        }
+        // One to one, so `--output cfn-policy-validator` gives the types back.
+        findings::writers::cfn_policy_validator::severity(&self.finding_type)
     }
 }
 

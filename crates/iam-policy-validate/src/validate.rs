@@ -37,9 +37,9 @@ pub struct ValidateArgs {
     pub ignore_finding: Vec<String>,
 
     /// The finding types that block, comma-separated (ERROR, SECURITY_WARNING, WARNING,
-    /// SUGGESTION, or NONE), as cfn-policy-validator takes them; Access Analyzer's findings
-    /// have their own type, the offline checks that of their severity (CRITICAL and HIGH are
-    /// SECURITY_WARNING, MEDIUM is WARNING, the rest SUGGESTION). Without it, --fail-on gates.
+    /// SUGGESTION, or NONE), as cfn-policy-validator takes them. A finding's type is that of
+    /// its severity: CRITICAL is ERROR, HIGH SECURITY_WARNING, MEDIUM WARNING, the rest
+    /// SUGGESTION (Access Analyzer's findings keep theirs). Without it, --fail-on gates.
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = crate::compat::parse_finding_type)]
     pub treat_finding_type_as_blocking: Vec<String>,
 
@@ -176,8 +176,6 @@ pub fn run(args: &ValidateArgs) -> Exit {
         .insert(loaded.file.clone(), loaded.text.clone());
     rules(&mut report);
 
-    // Access Analyzer's finding type of each finding id, for --treat-finding-type-as-blocking.
-    let mut types = std::collections::HashMap::new();
     for (key, checked) in subjects.iter().enumerate() {
         let subject = Subject {
             document: checked.document,
@@ -245,21 +243,18 @@ pub fn run(args: &ValidateArgs) -> Exit {
             );
             let identity = location.property_path.clone().unwrap_or_default();
             let message = format!("{label}: {}", f.details);
-            let found = finding(
+            report.push(finding(
                 &rule,
                 f.severity(),
                 Status::Failed,
                 message,
                 location,
                 &identity,
-            );
-            types.insert(found.id.clone(), f.finding_type.clone());
-            report.push(found);
+            ));
         }
     }
     crate::compat::apply(
         &mut report,
-        &types,
         &args.ignore_finding,
         (!args.treat_finding_type_as_blocking.is_empty())
             .then_some(args.treat_finding_type_as_blocking.as_slice()),

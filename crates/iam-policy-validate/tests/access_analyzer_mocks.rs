@@ -131,9 +131,17 @@ async fn every_finding_type_and_every_page() {
     );
     assert_eq!(found[0].statement, Some(0));
     assert_eq!(found[0].field.as_deref(), Some("Action.0"));
-    assert_eq!(found[0].severity(), findings::Severity::High);
+    assert_eq!(found[0].severity(), findings::Severity::Critical);
     assert_eq!(found[1].severity(), findings::Severity::Medium);
     assert_eq!(found[2].severity(), findings::Severity::Low);
+    assert_eq!(found[3].severity(), findings::Severity::High);
+    // One to one with the finding types, so --output cfn-policy-validator gives them back.
+    for f in &found {
+        assert_eq!(
+            findings::writers::cfn_policy_validator::finding_type(f.severity()),
+            f.finding_type
+        );
+    }
     assert_eq!(second_page.num_calls(), 1);
 }
 

@@ -17,12 +17,7 @@ use crate::InputError;
 const TOOL: &str = "cfn-policy-validator";
 
 fn builtin(finding_type: &str) -> Severity {
-    match finding_type {
-        "ERROR" | "SECURITY_WARNING" => Severity::High,
-        "WARNING" => Severity::Medium,
-        "SUGGESTION" => Severity::Low,
-        _ => Severity::Medium,
-    }
+    findings::writers::cfn_policy_validator::severity(finding_type)
 }
 
 /// `Statement/0/Action/1` from Access Analyzer's `locations[0].path`.

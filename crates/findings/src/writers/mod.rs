@@ -2,6 +2,7 @@
 //! file's text; none of them decides anything about the findings.
 
 pub mod asff;
+pub mod cfn_policy_validator;
 pub mod cucumber;
 pub mod html;
 pub mod json;
