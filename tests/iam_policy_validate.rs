@@ -179,26 +179,7 @@ fn bad_input_is_exit_2_naming_file_line_and_what_to_do() {
 #[test]
 fn validate_offline_finds_the_three_problems_with_lines_and_exits_1() {
     let dir = report_dir("iam-policy-validate-validate");
-    let out = run_with_env(
-        "iam-policy-validate",
-        &[
-            "validate",
-            "--offline",
-            "--template-path",
-            "fixtures/iam/app.yaml",
-            "--region",
-            "eu-west-1",
-            "--account-id",
-            "111122223333",
-            "--allow-external-principals",
-            "444455556666",
-            "--report-dir",
-            dir.to_str().unwrap(),
-            "--output",
-            "json",
-        ],
-        &no_aws(),
-    );
+    let out = validate_offline(&["--report-dir", dir.to_str().unwrap(), "--output", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = stdout_json(&out);
     let failed: Vec<(&str, u64)> = doc["findings"]
@@ -264,9 +245,9 @@ fn validate_offline_finds_the_three_problems_with_lines_and_exits_1() {
     );
 }
 
-/// The offline findings of fixtures/iam/app.yaml with extra flags: (rule, status) of each
-/// finding that did not pass, and the exit code.
-fn validate_offline_with(extra: &[&str]) -> (Option<i32>, Vec<(String, String)>) {
+/// `validate --offline` of fixtures/iam/app.yaml (its account, one allowed external account)
+/// with more arguments.
+fn validate_offline(extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "validate",
         "--offline",
@@ -278,11 +259,15 @@ fn validate_offline_with(extra: &[&str]) -> (Option<i32>, Vec<(String, String)>)
         "111122223333",
         "--allow-external-principals",
         "444455556666",
-        "--output",
-        "json",
     ];
     args.extend_from_slice(extra);
-    let out = run_with_env("iam-policy-validate", &args, &no_aws());
+    run_with_env("iam-policy-validate", &args, &no_aws())
+}
+
+/// The offline findings of fixtures/iam/app.yaml with extra flags: (rule, status) of each
+/// finding that did not pass, and the exit code.
+fn validate_offline_with(extra: &[&str]) -> (Option<i32>, Vec<(String, String)>) {
+    let out = validate_offline(&[&["--output", "json"], extra].concat());
     if out.status.code() == Some(2) {
         return (Some(2), Vec::new());
     }
@@ -347,26 +332,12 @@ fn cfn_policy_validator_gate_flags_let_findings_through_visibly() {
 
 #[test]
 fn cfn_policy_validator_output_lists_blocking_and_non_blocking_findings() {
-    let out = run_with_env(
-        "iam-policy-validate",
-        &[
-            "validate",
-            "--offline",
-            "--template-path",
-            "fixtures/iam/app.yaml",
-            "--region",
-            "eu-west-1",
-            "--account-id",
-            "111122223333",
-            "--allow-external-principals",
-            "444455556666",
-            "--ignore-finding",
-            "IAM_UNKNOWN_ACTION",
-            "--output",
-            "cfn-policy-validator",
-        ],
-        &no_aws(),
-    );
+    let out = validate_offline(&[
+        "--ignore-finding",
+        "IAM_UNKNOWN_ACTION",
+        "--output",
+        "cfn-policy-validator",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = stdout_json(&out);
     let summary = |key: &str| -> Vec<(String, String, String)> {
