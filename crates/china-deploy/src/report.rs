@@ -116,20 +116,18 @@ pub fn new_report(file: &str, stack: &str, hits: &[Hit], rewritten: bool) -> Rep
             resource_type: None,
             property_path: Some(format!("/{}", hit.path.join("/"))),
         };
-        report.push(Finding {
-            id: Finding::stable_id(TOOL, rule, &location),
-            rule_id: rule.to_owned(),
-            severity: Severity::High,
-            status: if fixed {
+        report.push(Finding::new(
+            TOOL,
+            rule,
+            Severity::High,
+            if fixed {
                 Status::Passed
             } else {
                 Status::Failed
             },
             message,
             location,
-            target: None,
-            suppression: None,
-        });
+        ));
     }
     report
 }
@@ -159,16 +157,14 @@ pub fn add_unavailable(
         if m.checked != m.resource_type {
             message.push_str(&format!(" ({} becomes one)", m.resource_type));
         }
-        report.push(Finding {
-            id: Finding::stable_id(TOOL, UNAVAILABLE, &location),
-            rule_id: UNAVAILABLE.to_owned(),
-            severity: Severity::High,
-            status: Status::Failed,
+        report.push(Finding::new(
+            TOOL,
+            UNAVAILABLE,
+            Severity::High,
+            Status::Failed,
             message,
             location,
-            target: None,
-            suppression: None,
-        });
+        ));
     }
 }
 
@@ -209,14 +205,8 @@ pub fn add_deployment(
             property_path: resource.map(|(_, _, event)| event.to_owned()),
         };
         Finding {
-            id: Finding::stable_id(TOOL, rule, &location),
-            rule_id: rule.to_owned(),
-            severity: Severity::High,
-            status,
-            message,
-            location,
             target: target.clone(),
-            suppression: None,
+            ..Finding::new(TOOL, rule, Severity::High, status, message, location)
         }
     };
     let (message, failures) = match deployed {

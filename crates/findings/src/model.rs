@@ -213,6 +213,28 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding with its stable id, not suppressed and about no deployed resource (set
+    /// `target` for one).
+    pub fn new(
+        tool: &str,
+        rule_id: &str,
+        severity: Severity,
+        status: Status,
+        message: String,
+        location: Location,
+    ) -> Finding {
+        Finding {
+            id: Finding::stable_id(tool, rule_id, &location),
+            rule_id: rule_id.to_owned(),
+            severity,
+            status,
+            message,
+            location,
+            target: None,
+            suppression: None,
+        }
+    }
+
     /// `tool/rule/hash` where the hash covers tool, rule, file, resource and property path, so
     /// the same problem gets the same id on every run and machine, and re-importing it into
     /// Security Hub updates the earlier finding instead of adding another.

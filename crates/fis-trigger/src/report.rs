@@ -106,14 +106,8 @@ pub fn build(
             property_path: None,
         };
         Finding {
-            id: Finding::stable_id(TOOL, rule, &location),
-            rule_id: rule.to_owned(),
-            severity: Severity::High,
-            status,
-            message,
-            location,
             target: target.clone(),
-            suppression: None,
+            ..Finding::new(TOOL, rule, Severity::High, status, message, location)
         }
     };
     for a in alarms {

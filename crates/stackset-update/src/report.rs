@@ -104,14 +104,8 @@ fn finding(
         property_path: None,
     };
     Finding {
-        id: Finding::stable_id(TOOL, rule, &location),
-        rule_id: rule.to_owned(),
-        severity,
-        status,
-        message,
-        location,
         target,
-        suppression: None,
+        ..Finding::new(TOOL, rule, severity, status, message, location)
     }
 }
 

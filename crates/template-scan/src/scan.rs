@@ -210,16 +210,14 @@ fn error_finding(file: &str, message: String, at: Option<(u32, u32)>) -> Finding
         column: at.map(|a| a.1),
         ..Location::default()
     };
-    Finding {
-        id: Finding::stable_id(TOOL, SCAN_ERROR, &location),
-        rule_id: SCAN_ERROR.into(),
-        severity: Severity::High,
-        status: Status::Error,
+    Finding::new(
+        TOOL,
+        SCAN_ERROR,
+        Severity::High,
+        Status::Error,
         message,
         location,
-        target: None,
-        suppression: None,
-    }
+    )
 }
 
 fn findings_of(
