@@ -37,6 +37,25 @@ pub enum AwsError {
     Internal(String),
 }
 
+/// Why a step stopped before it had a report: its input is wrong (exit 2: a template, a
+/// parameter or a name that is not there) or AWS failed (exit 3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+impl StepError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            StepError::Input(_) => Exit::Input,
+            StepError::Aws(_) => Exit::Environment,
+        }
+    }
+}
+
 /// An API call that failed after the SDK's retries, as one line: `<action> failed: <code>:
 /// <message>`, and on an access-denied error the permission the credentials lack (`permission`,
 /// such as `cloudformation:UpdateStackSet`; empty when there is nothing to say). Every step

@@ -9,7 +9,7 @@
 
 use std::sync::Mutex;
 
-use aws_io::{api_error, AwsError};
+use aws_io::{api_error, AwsError, StepError};
 use aws_sdk_ssm::types::ParameterType;
 use aws_sdk_sts::config::Credentials;
 
@@ -47,21 +47,13 @@ pub struct KeyParameters {
     pub session_token: Option<String>,
 }
 
-/// Why the keys could not be had: a parameter that is missing or of the wrong type (exit 2),
-/// or an AWS error (exit 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyError {
-    Input(String),
-    Aws(AwsError),
-}
-
 /// Reads the keys with GetParameters (one call, decrypted). The secret access key and the
 /// session token must be SecureString parameters.
 pub async fn read(
     ssm: &aws_sdk_ssm::Client,
     names: &KeyParameters,
     ssm_region: &str,
-) -> Result<Credentials, KeyError> {
+) -> Result<Credentials, StepError> {
     let mut wanted = vec![names.access_key_id.clone(), names.secret_access_key.clone()];
     wanted.extend(names.session_token.clone());
     let out = ssm
@@ -71,38 +63,38 @@ pub async fn read(
         .send()
         .await
         .map_err(|e| {
-            KeyError::Aws(api_error(
+            StepError::Aws(api_error(
                 "SSM GetParameters",
                 &e,
                 "ssm:GetParameters (and kms:Decrypt on the parameters' key)",
             ))
         })?;
     if !out.invalid_parameters().is_empty() {
-        return Err(KeyError::Input(format!(
+        return Err(StepError::Input(format!(
             "SSM parameter {} not found in {ssm_region} (the pipeline's account); create it with `aws ssm put-parameter --type SecureString --name NAME --value ...`, or name the right one with --access-key-parameter / --secret-key-parameter (or USER_ACCESS_KEY_SSM / USER_SECRET_KEY_SSM)",
             out.invalid_parameters().join(", ")
         )));
     }
-    let value = |name: &str, must_be_secure: bool| -> Result<String, KeyError> {
+    let value = |name: &str, must_be_secure: bool| -> Result<String, StepError> {
         let p = out
             .parameters()
             .iter()
             .find(|p| p.name() == Some(name))
             .ok_or_else(|| {
-                KeyError::Aws(AwsError::Api(format!(
+                StepError::Aws(AwsError::Api(format!(
                     "SSM GetParameters did not return {name}"
                 )))
             })?;
         let text = p.value().unwrap_or_default().trim().to_owned();
         remember(&text);
         if must_be_secure && p.r#type() != Some(&ParameterType::SecureString) {
-            return Err(KeyError::Input(format!(
+            return Err(StepError::Input(format!(
                 "SSM parameter {name} is a {} parameter; a secret must be stored as a SecureString (delete it and put it again with --type SecureString)",
                 p.r#type().map_or("plain", |t| t.as_str())
             )));
         }
         if text.is_empty() {
-            return Err(KeyError::Input(format!("SSM parameter {name} is empty")));
+            return Err(StepError::Input(format!("SSM parameter {name} is empty")));
         }
         Ok(text)
     };

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use aws_io::{api_error, AwsError, Cancel};
+use aws_io::{api_error, AwsError, Cancel, StepError};
 use aws_sdk_cloudformation::types::{
     Capability, ChangeSetStatus, ChangeSetType, Parameter, StackEvent, StackStatus, Tag,
 };
@@ -114,20 +114,6 @@ impl Deployed {
     }
 }
 
-/// Why the deployment could not be made: the template or its parameters were refused
-/// (exit 2), or an AWS error (exit 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeployError {
-    Input(String),
-    Aws(AwsError),
-}
-
-impl From<AwsError> for DeployError {
-    fn from(e: AwsError) -> Self {
-        DeployError::Aws(e)
-    }
-}
-
 /// The stack's status and parameter names, or None when there is no stack.
 async fn current(client: &Client, stack: &str) -> Result<Option<(String, Vec<String>)>, AwsError> {
     match client.describe_stacks().stack_name(stack).send().await {
@@ -167,7 +153,7 @@ fn refused(
     e: aws_sdk_cloudformation::error::SdkError<
         aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetError,
     >,
-) -> DeployError {
+) -> StepError {
     let code = e
         .as_service_error()
         .and_then(aws_sdk_cloudformation::error::ProvideErrorMetadata::code);
@@ -175,12 +161,12 @@ fn refused(
         code,
         Some("ValidationError" | "InsufficientCapabilitiesException")
     ) {
-        DeployError::Input(format!(
+        StepError::Input(format!(
             "CloudFormation refused the template: {}",
             api_error("CreateChangeSet", &e, "")
         ))
     } else {
-        DeployError::Aws(api_error(
+        StepError::Aws(api_error(
             "CreateChangeSet",
             &e,
             "cloudformation:CreateChangeSet",
@@ -198,19 +184,19 @@ pub async fn deploy(
     settings: &Settings,
     cancel: &mut Cancel,
     log: &(dyn Fn(&str) + Sync),
-) -> Result<Deployed, DeployError> {
+) -> Result<Deployed, StepError> {
     let stack = &request.stack_name;
     let existing = current(client, stack).await?;
     let kind = match &existing {
         None => ChangeSetType::Create,
         Some((status, _)) if status == "REVIEW_IN_PROGRESS" => ChangeSetType::Create,
         Some((status, _)) if status == "ROLLBACK_COMPLETE" || status == "ROLLBACK_FAILED" => {
-            return Err(DeployError::Aws(AwsError::Api(format!(
+            return Err(StepError::Aws(AwsError::Api(format!(
                 "stack {stack} is {status}: its creation failed and it cannot be updated; delete it with `aws cloudformation delete-stack --stack-name {stack}` and deploy again"
             ))))
         }
         Some((status, _)) if !terminal(status) => {
-            return Err(DeployError::Aws(AwsError::Api(format!(
+            return Err(StepError::Aws(AwsError::Api(format!(
                 "stack {stack} is {status}: another deployment is running; run again when it has finished"
             ))))
         }
@@ -335,7 +321,7 @@ pub async fn deploy(
                 if no_changes(&reason) {
                     break (changes, true);
                 }
-                return Err(DeployError::Input(format!(
+                return Err(StepError::Input(format!(
                     "change set {} failed: {reason}",
                     request.change_set_name
                 )));
@@ -343,14 +329,14 @@ pub async fn deploy(
             _ => {}
         }
         if started.elapsed() > settings.timeout {
-            return Err(DeployError::Aws(AwsError::Api(format!(
+            return Err(StepError::Aws(AwsError::Api(format!(
                 "change set {} was not ready within {}s",
                 request.change_set_name,
                 settings.timeout.as_secs()
             ))));
         }
         if cancel.sleep(settings.poll).await {
-            return Err(DeployError::Aws(AwsError::Environment(
+            return Err(StepError::Aws(AwsError::Environment(
                 "the build was cancelled before the change set was executed; nothing was deployed"
                     .into(),
             )));

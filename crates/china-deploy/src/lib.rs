@@ -13,13 +13,13 @@ pub mod template_config;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aws_io::StepError;
 use clap::Parser;
 use findings::cli::ReportArgs;
 use findings::Exit;
 
-use crate::credentials::{scrub, KeyError, KeyParameters};
-use crate::deploy::{DeployError, Deployed, Source};
-use crate::package::PackageError;
+use crate::credentials::{scrub, KeyParameters};
+use crate::deploy::{Deployed, Source};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -165,18 +165,6 @@ fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
     findings::cli::fail(report::TOOL, exit, scrub(&message.to_string()))
 }
 
-/// Why a run stopped before its report: input (exit 2) or AWS (exit 3).
-enum Stop {
-    Input(String),
-    Aws(String),
-}
-
-impl From<aws_io::AwsError> for Stop {
-    fn from(e: aws_io::AwsError) -> Self {
-        Stop::Aws(e.to_string())
-    }
-}
-
 pub fn run(cli: Cli) -> Exit {
     let started = std::time::Instant::now();
     let debug = |line: &str| {
@@ -295,8 +283,7 @@ pub fn run(cli: Cli) -> Exit {
                     log(&format!("stack {}: no changes", cli.stack_name));
                 }
             }
-            Ok(Err(Stop::Input(message))) => return fail(Exit::Input, message),
-            Ok(Err(Stop::Aws(message))) => return fail(Exit::Environment, message),
+            Ok(Err(e)) => return fail(e.exit(), e),
             Err(e) => return fail(Exit::Environment, e),
         }
     }
@@ -347,7 +334,7 @@ async fn deploy_template(
     config_tags: Vec<(String, String)>,
     aws: &aws_io::AwsArgs,
     debug: &(dyn Fn(&str) + Sync),
-) -> Result<Deployment, Stop> {
+) -> Result<Deployment, StepError> {
     let mut cancel = aws_io::Cancel::on_signals()?;
     let pipeline = aws_io::config::load(aws).await?;
     let names = KeyParameters {
@@ -371,11 +358,7 @@ async fn deploy_template(
         &names,
         &cli.ssm_region,
     )
-    .await
-    .map_err(|e| match e {
-        KeyError::Input(m) => Stop::Input(m),
-        KeyError::Aws(e) => Stop::Aws(e.to_string()),
-    })?;
+    .await?;
     debug(&format!("keys read: {keys:?}"));
     let target = aws_io::config::with_credentials(&cli.region, keys).await;
     let partition = aws_io::partition_of(&cli.region);
@@ -408,12 +391,7 @@ async fn deploy_template(
         partition: partition.to_owned(),
         kms_key_id: cli.kms_key_id.clone(),
     };
-    let artifacts = package::package(&s3, &bucket, &cli.template_file, root, &mut json, 0)
-        .await
-        .map_err(|e| match e {
-            PackageError::Input(m) => Stop::Input(m),
-            PackageError::Aws(e) => Stop::Aws(e.to_string()),
-        })?;
+    let artifacts = package::package(&s3, &bucket, &cli.template_file, root, &mut json, 0).await?;
     for a in &artifacts {
         log(&format!(
             "{} {} -> s3://{}/{}",
@@ -424,10 +402,10 @@ async fn deploy_template(
         ));
     }
     let body = serde_json::to_string_pretty(&json)
-        .map_err(|e| Stop::Input(format!("the packaged template cannot be written: {e}")))?;
+        .map_err(|e| StepError::Input(format!("the packaged template cannot be written: {e}")))?;
     if let Some(out) = &cli.output_template_file {
         std::fs::write(out, &body)
-            .map_err(|e| Stop::Input(format!("{}: cannot write: {e}", out.display())))?;
+            .map_err(|e| StepError::Input(format!("{}: cannot write: {e}", out.display())))?;
     }
     let template = if body.len() > TEMPLATE_BODY_LIMIT {
         let url = package::upload_template(&s3, &bucket, &body).await?;
@@ -459,12 +437,7 @@ async fn deploy_template(
         poll: cli.poll_interval,
         timeout: cli.timeout,
     };
-    let deployed = deploy::deploy(&cloudformation, &request, &settings, &mut cancel, &log)
-        .await
-        .map_err(|e| match e {
-            DeployError::Input(m) => Stop::Input(m),
-            DeployError::Aws(e) => Stop::Aws(e.to_string()),
-        })?;
+    let deployed = deploy::deploy(&cloudformation, &request, &settings, &mut cancel, &log).await?;
     let stack_arn = cloudformation
         .describe_stacks()
         .stack_name(&cli.stack_name)

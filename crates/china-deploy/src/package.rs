@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aws_io::{api_error, AwsError};
+use aws_io::{api_error, AwsError, StepError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use serde_json::Value as Json;
@@ -209,13 +209,6 @@ pub struct Artifact {
     pub uploaded: bool,
 }
 
-/// Why packaging failed: a path that is not there (exit 2) or an AWS error (exit 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PackageError {
-    Input(String),
-    Aws(AwsError),
-}
-
 fn is_local(text: &str) -> bool {
     !(text.is_empty()
         || text.starts_with("s3://")
@@ -232,9 +225,9 @@ pub async fn package(
     root: &Node,
     json: &mut Json,
     depth: usize,
-) -> Result<Vec<Artifact>, PackageError> {
+) -> Result<Vec<Artifact>, StepError> {
     if depth > 10 {
-        return Err(PackageError::Input(format!(
+        return Err(StepError::Input(format!(
             "{}: nested stacks go more than 10 levels deep; is a template including itself?",
             file.display()
         )));
@@ -268,18 +261,18 @@ pub async fn package(
         let place = format!("{}:{line} {}", file.display(), path.join("."));
         let local = base.join(&text);
         if !local.exists() {
-            return Err(PackageError::Input(format!(
+            return Err(StepError::Input(format!(
                 "{place}: {text} does not exist (paths are relative to the template's directory); fix the path or upload the artifact and give its s3:// location"
             )));
         }
         let (bytes, extension) = match content {
             Content::Template => {
                 let child_text = std::fs::read_to_string(&local).map_err(|e| {
-                    PackageError::Input(format!("{place}: cannot read {}: {e}", local.display()))
+                    StepError::Input(format!("{place}: cannot read {}: {e}", local.display()))
                 })?;
                 let child_file = local.display().to_string();
                 let child = cfn::load(&child_file, &child_text, spanned::Limits::default())
-                    .map_err(|e| PackageError::Input(e.to_string()))?;
+                    .map_err(|e| StepError::Input(e.to_string()))?;
                 let mut child_json = child.to_json();
                 let nested = Box::pin(package(
                     s3,
@@ -292,21 +285,21 @@ pub async fn package(
                 .await?;
                 artifacts.extend(nested);
                 let bytes = serde_json::to_vec_pretty(&child_json)
-                    .map_err(|e| PackageError::Input(format!("{place}: {e}")))?;
+                    .map_err(|e| StepError::Input(format!("{place}: {e}")))?;
                 (bytes, ".template".to_owned())
             }
             Content::Zip if local.is_dir() || !has_zip_extension(&local) => (
-                zip(&local).map_err(|e| PackageError::Input(format!("{place}: {e}")))?,
+                zip(&local).map_err(|e| StepError::Input(format!("{place}: {e}")))?,
                 ".zip".to_owned(),
             ),
             _ if local.is_dir() => {
-                return Err(PackageError::Input(format!(
+                return Err(StepError::Input(format!(
                     "{place}: {text} is a directory; this property takes a file"
                 )))
             }
             _ => {
                 let bytes = std::fs::read(&local).map_err(|e| {
-                    PackageError::Input(format!("{place}: cannot read {}: {e}", local.display()))
+                    StepError::Input(format!("{place}: cannot read {}: {e}", local.display()))
                 })?;
                 let extension = local
                     .extension()
@@ -320,9 +313,7 @@ pub async fn package(
             .map(|b| format!("{b:02x}"))
             .collect();
         let key = bucket.key(&digest, &extension);
-        let uploaded = upload(s3, bucket, &key, bytes)
-            .await
-            .map_err(PackageError::Aws)?;
+        let uploaded = upload(s3, bucket, &key, bytes).await?;
         let pointer = match form {
             Form::S3Uri => Json::String(format!("s3://{}/{key}", bucket.name)),
             Form::Fields(b, k) => serde_json::json!({ b: bucket.name, k: key }),

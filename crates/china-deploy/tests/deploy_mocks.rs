@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use aws_io::Cancel;
+use aws_io::StepError;
 use aws_sdk_cloudformation::error::ErrorMetadata;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
@@ -21,7 +22,7 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use china_deploy::deploy::{deploy, DeployError, Deployed, Request, Settings, Source};
+use china_deploy::deploy::{deploy, Deployed, Request, Settings, Source};
 use findings::Status;
 
 const TEMPLATE: &str = "\
@@ -242,7 +243,7 @@ async fn a_failed_change_set_is_refused_input_with_its_reason() {
     )
     .await
     .unwrap_err();
-    let DeployError::Input(message) = error else {
+    let StepError::Input(message) = error else {
         panic!("{error:?}");
     };
     assert!(
@@ -292,7 +293,7 @@ async fn a_stack_whose_creation_failed_must_be_deleted_first() {
     )
     .await
     .unwrap_err();
-    let DeployError::Aws(e) = error else {
+    let StepError::Aws(e) = error else {
         panic!("{error:?}");
     };
     assert!(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_io::{api_error, AwsError, Cancel};
+use aws_io::{api_error, AwsError, Cancel, StepError};
 use aws_sdk_fis::types::{ActionsMode, StartExperimentExperimentOptionsInput};
 use aws_sdk_fis::Client;
 use tokio::time::Instant;
@@ -26,14 +26,7 @@ pub enum Selector {
     Tags(Vec<(String, String)>),
 }
 
-/// Why no single template was found: a usage error (exit 2) or an AWS one (exit 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FindError {
-    Input(String),
-    Aws(AwsError),
-}
-
-pub async fn find_template(client: &Client, selector: &Selector) -> Result<Template, FindError> {
+pub async fn find_template(client: &Client, selector: &Selector) -> Result<Template, StepError> {
     match selector {
         Selector::Id(id) => {
             let out = client
@@ -43,15 +36,15 @@ pub async fn find_template(client: &Client, selector: &Selector) -> Result<Templ
                 .await
                 .map_err(|e| {
                     if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
-                        FindError::Input(format!(
+                        StepError::Input(format!(
                             "--template-id {id}: no such experiment template in this account and region; check --region, or find it with `aws fis list-experiment-templates`"
                         ))
                     } else {
-                        FindError::Aws(api_error("GetExperimentTemplate", &e, "fis:GetExperimentTemplate"))
+                        StepError::Aws(api_error("GetExperimentTemplate", &e, "fis:GetExperimentTemplate"))
                     }
                 })?;
             let t = out.experiment_template().ok_or_else(|| {
-                FindError::Aws(AwsError::Api(
+                StepError::Aws(AwsError::Api(
                     "GetExperimentTemplate returned no template".into(),
                 ))
             })?;
@@ -71,7 +64,7 @@ pub async fn find_template(client: &Client, selector: &Selector) -> Result<Templ
                     .send()
                     .await
                     .map_err(|e| {
-                        FindError::Aws(api_error(
+                        StepError::Aws(api_error(
                             "ListExperimentTemplates",
                             &e,
                             "fis:ListExperimentTemplates",
@@ -95,11 +88,11 @@ pub async fn find_template(client: &Client, selector: &Selector) -> Result<Templ
             let shown: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
             match found.len() {
                 1 => Ok(found.remove(0)),
-                0 => Err(FindError::Input(format!(
+                0 => Err(StepError::Input(format!(
                     "--template-tag {}: no experiment template has these tags",
                     shown.join(" ")
                 ))),
-                n => Err(FindError::Input(format!(
+                n => Err(StepError::Input(format!(
                     "--template-tag {}: {n} experiment templates match ({}); add a tag that tells them apart, or pass --template-id",
                     shown.join(" "),
                     found.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", ")

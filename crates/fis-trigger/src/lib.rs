@@ -10,13 +10,14 @@ pub mod report;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_io::StepError;
 use clap::{Parser, ValueEnum};
 use findings::cli::ReportArgs;
 use findings::Exit;
 use sha2::{Digest, Sha256};
 
 use crate::checks::{AlarmError, Phase};
-use crate::experiment::{FindError, Interruption, Selector, Settings, Start};
+use crate::experiment::{Interruption, Selector, Settings, Start};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -258,31 +259,27 @@ pub fn run_with(cli: Cli, connect: &(dyn Fn(&aws_config::SdkConfig) -> Clients +
     let plan = cli.probe_plan();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let ran = aws_io::block_on(async {
-        let mut cancel = aws_io::Cancel::on_signals().map_err(FindError::Aws)?;
-        let config = aws_io::config::load(&cli.aws)
-            .await
-            .map_err(FindError::Aws)?;
+        let mut cancel = aws_io::Cancel::on_signals()?;
+        let config = aws_io::config::load(&cli.aws).await?;
         let clients = connect(&config);
         let resume = match &job {
             None => None,
             Some(job_id) => {
                 let token = match &cli.continuation_token {
                     Some(token) => Some(token.clone()),
-                    None => pipeline_job::continuation(&clients.codepipeline, job_id)
-                        .await
-                        .map_err(FindError::Aws)?,
+                    None => pipeline_job::continuation(&clients.codepipeline, job_id).await?,
                 };
                 token
                     .map(|t| pipeline_job::Resume::parse(&t))
                     .transpose()
-                    .map_err(FindError::Input)?
+                    .map_err(StepError::Input)?
             }
         };
         follow_experiment(&cli, &clients, &plan, resume, &mut cancel, &env).await
     });
     let ran = match ran {
         Ok(Ok(ran)) => ran,
-        Ok(Err(FindError::Input(message))) => {
+        Ok(Err(StepError::Input(message))) => {
             return conclude(
                 &cli,
                 connect,
@@ -290,7 +287,7 @@ pub fn run_with(cli: Cli, connect: &(dyn Fn(&aws_config::SdkConfig) -> Clients +
                 fail(Exit::Input, message),
             )
         }
-        Ok(Err(FindError::Aws(e))) | Err(e) => {
+        Ok(Err(StepError::Aws(e))) | Err(e) => {
             let message = e.to_string();
             return conclude(
                 &cli,
@@ -437,7 +434,7 @@ async fn follow_experiment(
     resume: Option<pipeline_job::Resume>,
     cancel: &mut aws_io::Cancel,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> Result<Ran, FindError> {
+) -> Result<Ran, StepError> {
     let skip_actions = cli.actions_mode == ActionsMode::SkipAll;
     let read_alarms = |phase| async move {
         if cli.check_alarm.is_empty() {
@@ -446,11 +443,11 @@ async fn follow_experiment(
         checks::alarms(&clients.cloudwatch, &cli.check_alarm, phase)
             .await
             .map_err(|e| match e {
-                AlarmError::Missing(names) => FindError::Input(format!(
+                AlarmError::Missing(names) => StepError::Input(format!(
                     "--check-alarm: no alarm named {} in this account and region",
                     names.join(", ")
                 )),
-                AlarmError::Aws(e) => FindError::Aws(e),
+                AlarmError::Aws(e) => StepError::Aws(e),
             })
     };
     let mut settings = Settings {
@@ -465,15 +462,13 @@ async fn follow_experiment(
     let (template, first, mut alarms) = match &resume {
         Some(resume) => {
             if resume.probes.len() != plan.urls.len() {
-                return Err(FindError::Input(format!(
+                return Err(StepError::Input(format!(
                     "the continuation token carries {} --check-url tallies but {} URLs are given; keep the job's arguments the same across invocations",
                     resume.probes.len(),
                     plan.urls.len()
                 )));
             }
-            let first = experiment::get(&clients.fis, &resume.experiment_id)
-                .await
-                .map_err(FindError::Aws)?;
+            let first = experiment::get(&clients.fis, &resume.experiment_id).await?;
             let template =
                 experiment::find_template(&clients.fis, &Selector::Id(first.template_id.clone()))
                     .await?;
@@ -517,7 +512,7 @@ async fn follow_experiment(
                 log("no CODEPIPELINE_EXECUTION_ID or CODEBUILD_BUILD_ID: a second run starts a second experiment");
             }
             if cancel.is_cancelled() {
-                return Err(FindError::Aws(aws_io::AwsError::Environment(
+                return Err(StepError::Aws(aws_io::AwsError::Environment(
                     "cancelled before the experiment was started".into(),
                 )));
             }
@@ -527,9 +522,7 @@ async fn follow_experiment(
                 skip_actions,
                 tags: run_tags(&cli.tags, env),
             };
-            let first = experiment::start(&clients.fis, &start)
-                .await
-                .map_err(FindError::Aws)?;
+            let first = experiment::start(&clients.fis, &start).await?;
             log(&format!(
                 "experiment {} of template {} ({}){}",
                 first.id,
@@ -551,16 +544,16 @@ async fn follow_experiment(
     let _ = stop_probes.send(true);
     let mut probes = match probing {
         Some(task) => task.await.map_err(|e| {
-            FindError::Aws(aws_io::AwsError::Internal(format!(
+            StepError::Aws(aws_io::AwsError::Internal(format!(
                 "the URL probe failed: {e}"
             )))
         })?,
         None => Vec::new(),
     };
-    let outcome = followed.map_err(FindError::Aws)?;
+    let outcome = followed?;
     if let Some(resume) = &resume {
         for (tally, carried) in probes.iter_mut().zip(&resume.probes) {
-            tally.resume(carried).map_err(FindError::Input)?;
+            tally.resume(carried).map_err(StepError::Input)?;
         }
     }
     if outcome.interrupted != Some(Interruption::HandedOver) {
