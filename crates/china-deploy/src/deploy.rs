@@ -128,19 +128,23 @@ async fn current(client: &Client, stack: &str) -> Result<Option<(String, Vec<Str
                     .collect(),
             )
         })),
-        Err(e)
-            if e.as_service_error()
-                .and_then(aws_sdk_cloudformation::error::ProvideErrorMetadata::message)
-                .is_some_and(|m| m.contains("does not exist")) =>
-        {
-            Ok(None)
-        }
+        Err(e) if service_message(&e).is_some_and(|m| m.contains("does not exist")) => Ok(None),
         Err(e) => Err(api_error(
             "DescribeStacks",
             &e,
             "cloudformation:DescribeStacks",
         )),
     }
+}
+
+/// The message of a service's error answer (none for a connection failure or a timeout):
+/// CloudFormation tells some conditions only there, all as ValidationError.
+fn service_message<E, R>(e: &aws_sdk_cloudformation::error::SdkError<E, R>) -> Option<&str>
+where
+    E: aws_sdk_cloudformation::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(aws_sdk_cloudformation::error::ProvideErrorMetadata::message)
 }
 
 /// CloudFormation's ways of saying the template and parameters change nothing.
@@ -257,13 +261,7 @@ pub async fn deploy(
     let created = match create.send().await {
         Ok(created) => created,
         // Some endpoints refuse an unchanged template at once instead of failing the change set.
-        Err(e)
-            if e.as_service_error()
-                .and_then(aws_sdk_cloudformation::error::ProvideErrorMetadata::message)
-                .is_some_and(no_changes) =>
-        {
-            return Ok(Deployed::NoChanges)
-        }
+        Err(e) if service_message(&e).is_some_and(no_changes) => return Ok(Deployed::NoChanges),
         Err(e) => return Err(refused(e)),
     };
     let change_set = created.id().unwrap_or(&request.change_set_name).to_owned();
@@ -438,11 +436,7 @@ async fn events_page(client: &Client, stack: &str) -> Result<Vec<StackEvent>, Aw
     match out {
         Ok(out) => Ok(out.stack_events().to_vec()),
         // A stack that does not exist yet has no events.
-        Err(e)
-            if e.as_service_error()
-                .and_then(aws_sdk_cloudformation::error::ProvideErrorMetadata::message)
-                .is_some_and(|m| m.contains("does not exist")) =>
-        {
+        Err(e) if service_message(&e).is_some_and(|m| m.contains("does not exist")) => {
             Ok(Vec::new())
         }
         Err(e) => Err(api_error(
