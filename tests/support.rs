@@ -125,25 +125,39 @@ impl Moto {
         }
         let _ = std::fs::remove_dir(&lock);
 
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port on 127.0.0.1");
-        let child = Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Port 0: the server binds a free port itself and names it on stderr. Picking a port
+        // here and passing it on would race with the other tests starting servers in parallel
+        // (two servers offered the same port: one exits, its test talks to the other's).
+        let mut child = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("moto_server starts");
+        let stderr = child.stderr.take().expect("moto_server's stderr is piped");
+        let (found, port) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut found = Some(found);
+            // Keep reading after the port is known: the server logs every request there and
+            // would block on a full pipe.
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = line
+                    .split("Running on http://127.0.0.1:")
+                    .nth(1)
+                    .and_then(|rest| rest.trim().parse::<u16>().ok())
+                {
+                    if let Some(found) = found.take() {
+                        let _ = found.send(port);
+                    }
+                }
+            }
+        });
+        let port = port
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("moto_server names its port on stderr within 30 s");
         let endpoint = format!("http://127.0.0.1:{port}");
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(30),
-                "moto_server did not listen on {endpoint} within 30 s"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
         Moto {
             child,
             endpoint,
