@@ -2,16 +2,17 @@
 //! AWS runs, with the policy type and, for the resource types it knows, the resource type, so
 //! its findings are those the service itself would give.
 
-use aws_sdk_accessanalyzer::error::ProvideErrorMetadata;
 use aws_sdk_accessanalyzer::types::{PathElement, PolicyType, ValidatePolicyResourceType};
 use aws_sdk_accessanalyzer::Client;
 use findings::Severity;
 
 use crate::checks::PolicyKind;
 
-/// One policy to validate; `key` says which policy of the caller's list it is.
+/// One policy to check; `key` says which policy of the caller's list it is.
 pub struct Request {
     pub key: usize,
+    /// The name of the role or resource the policy is attached to (ARNs of access previews).
+    pub name: String,
     pub document: String,
     pub kind: PolicyKind,
 }
@@ -39,26 +40,29 @@ impl AnalyzerFinding {
     }
 }
 
-/// The policy type and resource type ValidatePolicy wants for a kind of policy.
-fn types(kind: &PolicyKind) -> (PolicyType, Option<ValidatePolicyResourceType>) {
+/// The policy type Access Analyzer wants for a kind of policy (a trust policy is a resource
+/// policy of the role).
+pub fn policy_type(kind: &PolicyKind) -> PolicyType {
     match kind {
-        PolicyKind::Identity => (PolicyType::IdentityPolicy, None),
-        PolicyKind::Trust => (
-            PolicyType::ResourcePolicy,
-            Some(ValidatePolicyResourceType::RoleTrust),
-        ),
-        PolicyKind::Resource(t) => (
-            PolicyType::ResourcePolicy,
-            match t.as_str() {
-                "AWS::S3::Bucket" => Some(ValidatePolicyResourceType::S3Bucket),
-                "AWS::S3::AccessPoint" => Some(ValidatePolicyResourceType::S3AccessPoint),
-                "AWS::S3::MultiRegionAccessPoint" => {
-                    Some(ValidatePolicyResourceType::S3MultiRegionAccessPoint)
-                }
-                "AWS::DynamoDB::Table" => Some(ValidatePolicyResourceType::DynamodbTable),
-                _ => None,
-            },
-        ),
+        PolicyKind::Identity => PolicyType::IdentityPolicy,
+        PolicyKind::Trust | PolicyKind::Resource(_) => PolicyType::ResourcePolicy,
+    }
+}
+
+/// The resource type ValidatePolicy wants for a kind of policy, for the types it knows.
+fn resource_type(kind: &PolicyKind) -> Option<ValidatePolicyResourceType> {
+    match kind {
+        PolicyKind::Identity => None,
+        PolicyKind::Trust => Some(ValidatePolicyResourceType::RoleTrust),
+        PolicyKind::Resource(t) => match t.as_str() {
+            "AWS::S3::Bucket" => Some(ValidatePolicyResourceType::S3Bucket),
+            "AWS::S3::AccessPoint" => Some(ValidatePolicyResourceType::S3AccessPoint),
+            "AWS::S3::MultiRegionAccessPoint" => {
+                Some(ValidatePolicyResourceType::S3MultiRegionAccessPoint)
+            }
+            "AWS::DynamoDB::Table" => Some(ValidatePolicyResourceType::DynamodbTable),
+            _ => None,
+        },
     }
 }
 
@@ -89,37 +93,16 @@ pub async fn validate(
 ) -> Result<Vec<AnalyzerFinding>, aws_io::AwsError> {
     let mut out = Vec::new();
     for request in requests {
-        let (policy_type, resource_type) = types(&request.kind);
         let mut pages = client
             .validate_policy()
             .policy_document(&request.document)
-            .policy_type(policy_type)
-            .set_validate_policy_resource_type(resource_type)
+            .policy_type(policy_type(&request.kind))
+            .set_validate_policy_resource_type(resource_type(&request.kind))
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
-                use aws_sdk_accessanalyzer::operation::validate_policy::ValidatePolicyError as E;
-                let service = e.as_service_error();
-                let code = match service {
-                    Some(E::AccessDeniedException(_)) => "AccessDeniedException",
-                    Some(E::ThrottlingException(_)) => "ThrottlingException",
-                    Some(E::ValidationException(_)) => "ValidationException",
-                    Some(E::InternalServerException(_)) => "InternalServerException",
-                    _ => e.code().unwrap_or("Unknown"),
-                };
-                let message = service
-                    .and_then(|s| s.message())
-                    .or_else(|| e.message())
-                    .map_or_else(|| e.to_string(), str::to_owned);
-                let hint = if code == "AccessDeniedException" {
-                    " (the credentials need access-analyzer:ValidatePolicy)"
-                } else {
-                    ""
-                };
-                aws_io::AwsError::Api(format!(
-                    "Access Analyzer ValidatePolicy failed after retries: {code}: {message}{hint}"
-                ))
+                aws_io::api_error("ValidatePolicy", &e, "access-analyzer:ValidatePolicy")
             })?;
             for f in page.findings() {
                 let (statement, field) = f

@@ -23,8 +23,10 @@ pub fn parse_finding_type(text: &str) -> Result<String, String> {
 }
 
 /// Marks the failed findings the flags let through. A finding's type is that of its severity
-/// (one to one with Access Analyzer's types).
-pub fn apply(report: &mut Report, ignore: &[String], blocking: Option<&[String]>) {
+/// (one to one with Access Analyzer's types). `blocking` is the flag that names the blocking
+/// types and those types (`--treat-finding-type-as-blocking`; the check commands'
+/// `--treat-findings-as-non-blocking` is NONE).
+pub fn apply(report: &mut Report, ignore: &[String], blocking: Option<(&str, &[String])>) {
     for f in report
         .findings
         .iter_mut()
@@ -43,9 +45,9 @@ pub fn apply(report: &mut Report, ignore: &[String], blocking: Option<&[String]>
             })
         } else {
             blocking
-                .filter(|set| !set.contains(&kind))
-                .map(|_| Suppression::Flag {
-                    flag: "--treat-finding-type-as-blocking".into(),
+                .filter(|(_, set)| !set.contains(&kind))
+                .map(|(flag, _)| Suppression::Flag {
+                    flag: flag.to_owned(),
                     reason: format!("{kind} findings are not blocking"),
                 })
         };

@@ -3,8 +3,11 @@
 //! built on it can switch by changing the command.
 
 pub mod access_analyzer;
+pub mod access_preview;
+pub mod check;
 pub mod checks;
 pub mod compat;
+pub mod custom_checks;
 pub mod extract;
 pub mod props;
 pub mod reference;
@@ -28,6 +31,10 @@ Examples:
   iam-policy-validate parse --template-path t.yaml --parameters Env=prod Ids=a,b \\
       --account-id 111122223333 --partition aws-cn --region cn-north-1
   iam-policy-validate validate --offline --template-path template.yaml --report-dir reports/
+  iam-policy-validate check-no-new-access --template-path t.yaml \
+      --reference-policy allowed.json --reference-policy-type identity
+  iam-policy-validate check-access-not-granted --template-path t.yaml --actions iam:PassRole
+  iam-policy-validate check-no-public-access --template-path t.yaml
 
 Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment error.";
 
@@ -46,6 +53,15 @@ pub enum Command {
     Parse(ParseArgs),
     /// Check every policy of the template and write the reports; exit 1 on blocking findings.
     Validate(Box<validate::ValidateArgs>),
+    /// Fail the policies that grant anything a reference policy does not (Access Analyzer
+    /// CheckNoNewAccess; AWS charges per call).
+    CheckNoNewAccess(Box<check::NoNewAccessArgs>),
+    /// Fail the policies that grant any of the given actions or resources (Access Analyzer
+    /// CheckAccessNotGranted; AWS charges per call).
+    CheckAccessNotGranted(Box<check::AccessNotGrantedArgs>),
+    /// Fail the resource and trust policies that grant public access (Access Analyzer
+    /// CheckNoPublicAccess; AWS charges per call).
+    CheckNoPublicAccess(Box<check::CheckArgs>),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -288,6 +304,9 @@ pub fn load(
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::CheckNoNewAccess(args) => check::no_new_access(&args),
+        Command::CheckAccessNotGranted(args) => check::access_not_granted(&args),
+        Command::CheckNoPublicAccess(args) => check::no_public_access(&args),
         Command::Parse(args) => match load(
             &args.template,
             args.region.as_deref(),

@@ -8,6 +8,7 @@ use clap::Args;
 use findings::cli::ReportArgs;
 use findings::{Exit, Finding, Location, Report, Rule, Severity, Status, Tool};
 
+use crate::access_analyzer::{AnalyzerFinding, Request};
 use crate::checks::{self, PolicyKind, Subject};
 use crate::extract::{Origin, Policy};
 use crate::{fail, notice, TemplateArgs};
@@ -75,18 +76,21 @@ fn rules(report: &mut Report) {
 }
 
 /// One policy to check, where it is attached, and what kind it is.
-struct Checked<'a> {
+pub(crate) struct Checked<'a> {
     /// None for a trust policy, which has no name of its own.
     policy: Option<&'a Policy>,
     /// `role deployer`, `AWS::S3::Bucket assets`, `not attached`.
     attached: String,
+    /// The role's or resource's name (a policy's own name for identity policies): access
+    /// previews build the resource's ARN from it.
+    name: String,
     kind: PolicyKind,
     /// For a trust policy, the role's own origin (its policy is not a `Policy`).
     document: &'a serde_json::Value,
     origin: &'a Origin,
 }
 
-fn subjects(loaded: &crate::Loaded) -> Vec<Checked<'_>> {
+pub(crate) fn subjects(loaded: &crate::Loaded) -> Vec<Checked<'_>> {
     let e = &loaded.extraction;
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
@@ -102,6 +106,7 @@ fn subjects(loaded: &crate::Loaded) -> Vec<Checked<'_>> {
         out.push(Checked {
             policy: Some(policy),
             attached,
+            name: policy.name.clone(),
             kind: PolicyKind::Identity,
             document: &policy.document,
             origin: &policy.origin,
@@ -111,6 +116,7 @@ fn subjects(loaded: &crate::Loaded) -> Vec<Checked<'_>> {
         out.push(Checked {
             policy: None,
             attached: format!("role {}", role.name),
+            name: role.name.clone(),
             kind: PolicyKind::Trust,
             document: &role.trust_policy,
             origin: &role.origin,
@@ -123,6 +129,7 @@ fn subjects(loaded: &crate::Loaded) -> Vec<Checked<'_>> {
         out.push(Checked {
             policy: Some(&resource.policy),
             attached: format!("{} {}", resource.resource_type, resource.name),
+            name: resource.name.clone(),
             kind: PolicyKind::Resource(resource.resource_type.clone()),
             document: &resource.policy.document,
             origin: &resource.policy.origin,
@@ -137,6 +144,14 @@ fn policy_label(checked: &Checked<'_>) -> String {
         Some(policy) => format!("{} ({})", policy.name, checked.attached),
         None => format!("trust policy ({})", checked.attached),
     }
+}
+
+/// What Access Analyzer said: its findings, and the policies that passed a custom check.
+#[derive(Debug, Default)]
+pub(crate) struct Online {
+    pub findings: Vec<AnalyzerFinding>,
+    /// The custom check's code and the keys of the policies that passed it.
+    pub passed: Option<(String, Vec<usize>)>,
 }
 
 pub fn run(args: &ValidateArgs) -> Exit {
@@ -158,14 +173,132 @@ pub fn run(args: &ValidateArgs) -> Exit {
     }
     let subjects = subjects(&loaded);
     // Access Analyzer first: without credentials there is no report to write.
-    let analyzer = if args.offline {
-        Vec::new()
+    let online = if args.offline {
+        Online::default()
     } else {
-        match analyze(args, &subjects) {
-            Ok(found) => found,
+        let allowed = |principal: &str| {
+            allowed_principal(
+                principal,
+                &loaded.account.account_id,
+                &args.allow_external_principals,
+            )
+        };
+        match with_client(&args.aws, |client| {
+            let requests = requests(&subjects);
+            let account = loaded.account.clone();
+            async move {
+                let mut findings = crate::access_analyzer::validate(&client, &requests).await?;
+                if requests
+                    .iter()
+                    .any(|r| crate::access_preview::configuration(r, &account).is_some())
+                {
+                    let (analyzer, created) = crate::access_preview::analyzer(&client).await?;
+                    if created {
+                        notice(format!(
+                            "no active account analyzer in {}: created {analyzer} for the access previews (it stays, as cfn-policy-validator leaves it)",
+                            account.region
+                        ));
+                    }
+                    findings.extend(
+                        crate::access_preview::preview(
+                            &client,
+                            &analyzer,
+                            &requests,
+                            &account,
+                            crate::access_preview::Polling::default(),
+                            &allowed,
+                        )
+                        .await?,
+                    );
+                }
+                Ok(Online {
+                    findings,
+                    passed: None,
+                })
+            }
+        }) {
+            Ok(online) => online,
             Err(e) => return fail(Exit::Environment, e),
         }
     };
+    let offline = Offline {
+        allowed_external: &args.allow_external_principals,
+    };
+    let mut report = build_report(&loaded, &subjects, Some(offline), &online);
+    crate::compat::apply(
+        &mut report,
+        &args.ignore_finding,
+        (!args.treat_finding_type_as_blocking.is_empty()).then_some((
+            "--treat-finding-type-as-blocking",
+            args.treat_finding_type_as_blocking.as_slice(),
+        )),
+    );
+    write(
+        &mut report,
+        started,
+        &args.reports,
+        &args.security_hub,
+        &args.aws,
+        exceptions.as_ref(),
+    )
+}
+
+/// Whether an external access finding's principal is one the template may grant: the own
+/// account, or one of `--allow-external-principals` (an account or a principal ARN).
+fn allowed_principal(principal: &str, account_id: &str, allowed: &[String]) -> bool {
+    let account = crate::checks::principal_account(principal);
+    account == Some(account_id)
+        || allowed
+            .iter()
+            .any(|a| a == principal || Some(a.as_str()) == account)
+}
+
+/// The offline checks' settings; None runs none.
+#[derive(Clone, Copy)]
+pub(crate) struct Offline<'a> {
+    pub allowed_external: &'a [String],
+}
+
+/// The policies as Access Analyzer requests, keyed by their place in `subjects`.
+pub(crate) fn requests(subjects: &[Checked<'_>]) -> Vec<Request> {
+    subjects
+        .iter()
+        .enumerate()
+        .map(|(key, s)| Request {
+            key,
+            name: s.name.clone(),
+            document: s.document.to_string(),
+            kind: s.kind.clone(),
+        })
+        .collect()
+}
+
+/// Runs `work` with an Access Analyzer client; errors are one line for exit 3.
+pub(crate) fn with_client<F, Fut, T>(aws: &aws_io::AwsArgs, work: F) -> Result<T, String>
+where
+    F: FnOnce(aws_sdk_accessanalyzer::Client) -> Fut + Send,
+    Fut: std::future::Future<Output = Result<T, aws_io::AwsError>> + Send,
+    T: Send,
+{
+    aws_io::block_on(async {
+        let config = aws_io::config::load(aws).await.map_err(|e| {
+            format!("{e} (Access Analyzer needs credentials; `validate --offline` runs the checks that do not)")
+        })?;
+        work(aws_sdk_accessanalyzer::Client::new(&config))
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .map_err(|e| e.to_string())?
+}
+
+/// The report of a run: the offline checks (when asked) and Access Analyzer's findings, each
+/// located in the template.
+pub(crate) fn build_report(
+    loaded: &crate::Loaded,
+    subjects: &[Checked<'_>],
+    offline: Option<Offline<'_>>,
+    online: &Online,
+) -> Report {
     let mut report = Report::new(
         Tool::ours(TOOL, env!("CARGO_PKG_VERSION")),
         chrono::Utc::now(),
@@ -174,68 +307,82 @@ pub fn run(args: &ValidateArgs) -> Exit {
     report
         .sources
         .insert(loaded.file.clone(), loaded.text.clone());
-    rules(&mut report);
+    if offline.is_some() {
+        rules(&mut report);
+    }
+    if let Some((code, _)) = &online.passed {
+        online_rule(&mut report, code, Severity::High, "SECURITY_WARNING", "");
+    }
 
     for (key, checked) in subjects.iter().enumerate() {
-        let subject = Subject {
-            document: checked.document,
-            kind: checked.kind.clone(),
-            account_id: &loaded.account.account_id,
-            allowed_external: &args.allow_external_principals,
-        };
-        let problems = checks::run(&subject);
         let label = policy_label(checked);
         let policy_path = property_path(checked.origin, &checked.kind);
-        for check in checks::CHECKS {
-            let mine: Vec<_> = problems.iter().filter(|p| p.check == check.id).collect();
-            if mine.is_empty() {
-                let location = locate(&loaded, checked.origin, &policy_path, None, None);
-                report.push(finding(
-                    check.id,
-                    check.severity,
-                    Status::Passed,
-                    "no problem found".into(),
-                    location,
-                    &policy_path,
-                ));
-                continue;
+        if let Some(offline) = offline {
+            let subject = Subject {
+                document: checked.document,
+                kind: checked.kind.clone(),
+                account_id: &loaded.account.account_id,
+                allowed_external: offline.allowed_external,
+            };
+            let problems = checks::run(&subject);
+            for check in checks::CHECKS {
+                let mine: Vec<_> = problems.iter().filter(|p| p.check == check.id).collect();
+                if mine.is_empty() {
+                    let location = locate(loaded, checked.origin, &policy_path, None, None);
+                    report.push(finding(
+                        check.id,
+                        check.severity,
+                        Status::Passed,
+                        "no problem found".into(),
+                        location,
+                        &policy_path,
+                    ));
+                    continue;
+                }
+                for problem in mine {
+                    let location = locate(
+                        loaded,
+                        checked.origin,
+                        &policy_path,
+                        problem.statement,
+                        problem.field.as_deref(),
+                    );
+                    let message = format!("{label}: {}", problem.message);
+                    let identity = location.property_path.clone().unwrap_or_default();
+                    report.push(finding(
+                        check.id,
+                        check.severity,
+                        Status::Failed,
+                        message,
+                        location,
+                        &identity,
+                    ));
+                }
             }
-            for problem in mine {
-                let location = locate(
-                    &loaded,
-                    checked.origin,
-                    &policy_path,
-                    problem.statement,
-                    problem.field.as_deref(),
-                );
-                let message = format!("{label}: {}", problem.message);
-                let identity = location.property_path.clone().unwrap_or_default();
+        }
+        if let Some((code, passed)) = &online.passed {
+            if passed.contains(&key) {
+                let location = locate(loaded, checked.origin, &policy_path, None, None);
                 report.push(finding(
-                    check.id,
-                    check.severity,
-                    Status::Failed,
-                    message,
+                    &format!("access-analyzer/{code}"),
+                    Severity::High,
+                    Status::Passed,
+                    format!("{label}: passed"),
                     location,
-                    &identity,
+                    &policy_path,
                 ));
             }
         }
-        for f in analyzer.iter().filter(|f| f.key == key) {
-            let rule = format!("access-analyzer/{}", f.issue_code);
-            report.rules.entry(rule.clone()).or_insert_with(|| Rule {
-                id: rule.clone(),
-                severity: f.severity(),
-                title: f.issue_code.replace('_', " ").to_lowercase(),
-                description: format!(
-                    "IAM Access Analyzer policy check {} ({}).",
-                    f.issue_code, f.finding_type
-                ),
-                remediation: format!("See {}", f.learn_more),
-                remediation_url: (!f.learn_more.is_empty()).then(|| f.learn_more.clone()),
-                compliance: Vec::new(),
-            });
+        for f in online.findings.iter().filter(|f| f.key == key) {
+            let rule = online_rule(
+                &mut report,
+                &f.issue_code,
+                f.severity(),
+                &f.finding_type,
+                &f.learn_more,
+            );
             let location = locate(
-                &loaded,
+                loaded,
                 checked.origin,
                 &policy_path,
                 f.statement,
@@ -253,51 +400,69 @@ pub fn run(args: &ValidateArgs) -> Exit {
             ));
         }
     }
-    crate::compat::apply(
-        &mut report,
-        &args.ignore_finding,
-        (!args.treat_finding_type_as_blocking.is_empty())
-            .then_some(args.treat_finding_type_as_blocking.as_slice()),
-    );
+    report
+}
+
+/// The rule of an Access Analyzer finding code (`access-analyzer/<code>`), added once.
+fn online_rule(
+    report: &mut Report,
+    code: &str,
+    severity: Severity,
+    finding_type: &str,
+    learn_more: &str,
+) -> String {
+    let rule = format!("access-analyzer/{code}");
+    let (title, what) = match code {
+        crate::access_preview::EXTERNAL_PRINCIPAL => (
+            "Access from outside the account".to_owned(),
+            "IAM Access Analyzer access preview: the access the account analyzer would find once the policy is deployed".to_owned(),
+        ),
+        crate::access_preview::PREVIEW_FAILED => (
+            "Access preview failed".to_owned(),
+            "IAM Access Analyzer could not preview the access the policy grants".to_owned(),
+        ),
+        _ => match code.strip_prefix("policy-analysis-") {
+            Some(check) => (
+                format!("{check} failed"),
+                format!("IAM Access Analyzer custom policy check {check}"),
+            ),
+            None => (
+                code.replace('_', " ").to_lowercase(),
+                format!("IAM Access Analyzer policy check {code}"),
+            ),
+        },
+    };
+    report.rules.entry(rule.clone()).or_insert_with(|| Rule {
+        id: rule.clone(),
+        severity,
+        title,
+        description: format!("{what} ({finding_type})."),
+        remediation: if learn_more.is_empty() {
+            "See the finding's message.".into()
+        } else {
+            format!("See {learn_more}")
+        },
+        remediation_url: (!learn_more.is_empty()).then(|| learn_more.to_owned()),
+        compliance: Vec::new(),
+    });
+    rule
+}
+
+/// Sorts, times and writes the report, imports it when asked, and gives the exit code.
+pub(crate) fn write(
+    report: &mut Report,
+    started: Instant,
+    reports: &ReportArgs,
+    security_hub: &aws_io::SecurityHubArgs,
+    aws: &aws_io::AwsArgs,
+    exceptions: Option<&findings::Exceptions>,
+) -> Exit {
     report.sort();
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    match aws_io::finish(
-        &mut report,
-        &args.reports,
-        &args.security_hub,
-        &args.aws,
-        exceptions.as_ref(),
-        "",
-    ) {
+    match aws_io::finish(report, reports, security_hub, aws, exceptions, "") {
         Ok(verdict) => verdict.exit,
         Err(exit) => exit,
     }
-}
-
-/// Every policy through Access Analyzer's ValidatePolicy; errors are one line for exit 3.
-fn analyze(
-    args: &ValidateArgs,
-    subjects: &[Checked<'_>],
-) -> Result<Vec<crate::access_analyzer::AnalyzerFinding>, String> {
-    let requests: Vec<crate::access_analyzer::Request> = subjects
-        .iter()
-        .enumerate()
-        .map(|(key, s)| crate::access_analyzer::Request {
-            key,
-            document: s.document.to_string(),
-            kind: s.kind.clone(),
-        })
-        .collect();
-    aws_io::block_on(async {
-        let config = aws_io::config::load(&args.aws).await.map_err(|e| {
-            format!("{e} (Access Analyzer needs credentials; run with --offline for the checks that do not)")
-        })?;
-        let client = aws_sdk_accessanalyzer::Client::new(&config);
-        crate::access_analyzer::validate(&client, &requests)
-            .await
-            .map_err(|e| e.to_string())
-    })
-    .map_err(|e| e.to_string())?
 }
 
 /// `/Resources/Role/Properties/Policies/0/PolicyDocument`, the policy in the template.

@@ -2,6 +2,7 @@
 //! finding type, pagination, throttling retried, and a refused call.
 
 use aws_sdk_accessanalyzer::config::retry::RetryConfig;
+use aws_sdk_accessanalyzer::error::ErrorMetadata;
 use aws_sdk_accessanalyzer::operation::validate_policy::{
     ValidatePolicyError, ValidatePolicyOutput,
 };
@@ -43,11 +44,13 @@ fn requests() -> Vec<Request> {
     vec![
         Request {
             key: 0,
+            name: "deploy".into(),
             document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObjekt","Resource":"*"}]}"#.into(),
             kind: PolicyKind::Identity,
         },
         Request {
             key: 1,
+            name: "assets".into(),
             document: r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#.into(),
             kind: PolicyKind::Resource("AWS::S3::Bucket".into()),
         },
@@ -183,6 +186,12 @@ async fn throttling_is_retried_and_a_refusal_is_reported() {
         ValidatePolicyError::AccessDeniedException(
             AccessDeniedException::builder()
                 .message("not allowed")
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("AccessDeniedException")
+                        .message("not allowed")
+                        .build(),
+                )
                 .build()
                 .unwrap(),
         )
