@@ -1,5 +1,8 @@
-//! `iam-policy-validate` end to end: parse with no AWS credentials, bad input.
+//! `iam-policy-validate` end to end: parse with no AWS credentials, bad input, and the online
+//! checks against a stand-in for IAM Access Analyzer (which nothing emulates).
 
+#[path = "../crates/fis-trigger/tests/support/http_server.rs"]
+mod http_server;
 mod support;
 
 use serde_json::Value;
@@ -442,4 +445,270 @@ fn sam_functions_get_the_role_sam_generates_with_their_policies() {
         "{}",
         stderr(&out)
     );
+}
+
+const ANALYZER: &str = "arn:aws:access-analyzer:eu-west-1:111122223333:analyzer/account";
+
+/// A stand-in for IAM Access Analyzer on 127.0.0.1: `route(request line, body)` gives the
+/// JSON answer, or None for a request it does not expect (answered 400, which fails the run).
+fn access_analyzer(
+    route: impl Fn(&str, &str) -> Option<serde_json::Value> + Send + 'static,
+) -> String {
+    http_server::serve(move |_, request| {
+        let line = request.lines().next().unwrap_or_default().to_owned();
+        let body = request.split("\r\n\r\n").nth(1).unwrap_or_default();
+        match route(&line, body) {
+            Some(json) => ("200 OK".into(), "application/json", json.to_string()),
+            None => (
+                "400 Bad Request".into(),
+                "application/json",
+                serde_json::json!({"message": format!("unexpected {line}")}).to_string(),
+            ),
+        }
+    })
+    .0
+}
+
+/// Dummy credentials for the stand-in, and nothing else from the machine.
+fn online_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    let mut env: Vec<(&'static str, String)> = no_aws()
+        .into_iter()
+        .filter(|(k, _)| !["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"].contains(k))
+        .collect();
+    env.extend([
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]);
+    env
+}
+
+/// (rule, line, resource) of every failed finding of a JSON report.
+fn failed_findings(doc: &Value) -> Vec<(String, u64, String)> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["status"] == "failed")
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap_or_default().to_owned(),
+                f["location"]["line"].as_u64().unwrap_or_default(),
+                f["location"]["resource"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn validate_previews_access_and_reports_the_public_bucket() {
+    let endpoint = access_analyzer(|line, body| {
+        let created = "2026-01-01T00:00:00Z";
+        if line.starts_with("POST /policy/validation") {
+            Some(serde_json::json!({"findings": []}))
+        } else if line.starts_with("GET /analyzer?") && line.contains("type=ACCOUNT") {
+            Some(
+                serde_json::json!({"analyzers": [{"arn": ANALYZER, "name": "account",
+                "type": "ACCOUNT", "createdAt": created, "status": "ACTIVE"}]}),
+            )
+        } else if line.starts_with("PUT /access-preview ") {
+            // The preview's id says whose configuration it is.
+            let id = if body.contains("arn:aws:s3:::app-assets") {
+                "bucket"
+            } else if body.contains("arn:aws:sqs:eu-west-1:111122223333:Queue") {
+                "queue"
+            } else if body.contains("arn:aws:iam::111122223333:role/prod-deployer") {
+                "role"
+            } else {
+                return None;
+            };
+            Some(serde_json::json!({"id": id}))
+        } else if let Some(rest) = line.strip_prefix("GET /access-preview/") {
+            let id = rest.split('?').next().unwrap_or_default();
+            Some(
+                serde_json::json!({"accessPreview": {"id": id, "analyzerArn": ANALYZER,
+                "configurations": {}, "createdAt": created, "status": "COMPLETED"}}),
+            )
+        } else if line.starts_with("POST /access-preview/bucket") {
+            Some(
+                serde_json::json!({"findings": [{"id": "f1", "principal": {"AWS": "*"},
+                "action": ["s3:GetObject"], "isPublic": true, "resourceType": "AWS::S3::Bucket",
+                "createdAt": created, "changeType": "NEW", "status": "ACTIVE",
+                "resourceOwnerAccount": "111122223333"}]}),
+            )
+        } else if line.starts_with("POST /access-preview/") {
+            // The queue's other account is allowed; the role is trusted by a service.
+            Some(
+                serde_json::json!({"findings": [{"id": "f2", "principal": {"AWS": "444455556666"},
+                "action": ["sqs:SendMessage"], "isPublic": false, "resourceType": "AWS::SQS::Queue",
+                "createdAt": created, "changeType": "NEW", "status": "ACTIVE",
+                "resourceOwnerAccount": "111122223333"}]}),
+            )
+        } else {
+            None
+        }
+    });
+    let dir = report_dir("iam-policy-validate-access-preview");
+    let out = run_with_env(
+        "iam-policy-validate",
+        &[
+            "validate",
+            "--template-path",
+            "fixtures/iam/app.yaml",
+            "--account-id",
+            "111122223333",
+            "--allow-external-principals",
+            "444455556666",
+            "--report-dir",
+            dir.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        &online_env(&endpoint),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let failed = failed_findings(&stdout_json(&out));
+    let preview: Vec<_> = failed
+        .iter()
+        .filter(|(rule, _, _)| rule == "access-analyzer/EXTERNAL_PRINCIPAL")
+        .collect();
+    assert_eq!(
+        preview,
+        [&(
+            "access-analyzer/EXTERNAL_PRINCIPAL".to_owned(),
+            63,
+            "AssetsBucketPolicy".to_owned()
+        )],
+        "{failed:?}"
+    );
+    assert_eq!(
+        failed.len(),
+        4,
+        "the three offline findings too: {failed:?}"
+    );
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    assert!(
+        text.contains("(public: anyone)"),
+        "the message says it is public"
+    );
+}
+
+/// `check-no-public-access` of fixtures/iam/app.yaml against a stand-in that finds the bucket
+/// policy public, with more arguments.
+fn check_no_public_access(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let endpoint = access_analyzer(|line, body| {
+        if !line.starts_with("POST /policy/check-no-public-access") {
+            return None;
+        }
+        Some(if body.contains("\"resourceType\":\"AWS::S3::Bucket\"") {
+            serde_json::json!({"result": "FAIL",
+                "message": "The resource policy grants public access for the given resource type.",
+                "reasons": [{"description": "Public access granted in the following statement with index: 0.",
+                    "statementIndex": 0}]})
+        } else {
+            serde_json::json!({"result": "PASS", "message": "The resource policy does not grant public access for the given resource type."})
+        })
+    });
+    let mut args = vec![
+        "check-no-public-access",
+        "--template-path",
+        "fixtures/iam/app.yaml",
+        "--account-id",
+        "111122223333",
+        "--report-dir",
+        dir.to_str().expect("a UTF-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    run_with_env("iam-policy-validate", &args, &online_env(&endpoint))
+}
+
+#[test]
+fn check_no_public_access_fails_the_public_bucket_policy_at_its_statement() {
+    let dir = report_dir("iam-policy-validate-check-no-public-access");
+    let out = check_no_public_access(&dir, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    assert_eq!(
+        failed_findings(&doc),
+        [(
+            "access-analyzer/policy-analysis-CheckNoPublicAccess".to_owned(),
+            66,
+            "AssetsBucketPolicy".to_owned()
+        )]
+    );
+    let passed = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "passed")
+        .count();
+    assert_eq!(passed, 2, "the queue policy and the role's trust policy");
+
+    // cfn-policy-validator's flag: reported, not blocking.
+    let lenient = report_dir("iam-policy-validate-check-non-blocking");
+    let out = check_no_public_access(
+        &lenient,
+        &[
+            "--treat-findings-as-non-blocking",
+            "--output",
+            "cfn-policy-validator",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    assert_eq!(doc["BlockingFindings"], serde_json::json!([]));
+    assert_eq!(
+        doc["NonBlockingFindings"][0]["code"],
+        "policy-analysis-CheckNoPublicAccess"
+    );
+    assert_eq!(
+        doc["NonBlockingFindings"][0]["findingType"],
+        "SECURITY_WARNING"
+    );
+}
+
+#[test]
+fn check_commands_refuse_bad_arguments_with_exit_2() {
+    let dir = report_dir("iam-policy-validate-check-bad-input");
+    let reference = dir.join("reference.json");
+    std::fs::write(
+        &reference,
+        "{\n  \"Statement\": [\n    {\"Effect\": \"Allow\",}\n  ]\n}\n",
+    )
+    .unwrap();
+    let out = run_with_env(
+        "iam-policy-validate",
+        &[
+            "check-no-new-access",
+            "--template-path",
+            "fixtures/iam/app.yaml",
+            "--reference-policy",
+            reference.to_str().unwrap(),
+            "--reference-policy-type",
+            "identity",
+        ],
+        &no_aws(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reference.json:3:"),
+        "names the file and line: {}",
+        stderr(&out)
+    );
+    let out = run_with_env(
+        "iam-policy-validate",
+        &[
+            "check-access-not-granted",
+            "--template-path",
+            "fixtures/iam/app.yaml",
+        ],
+        &no_aws(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--actions"), "{}", stderr(&out));
 }

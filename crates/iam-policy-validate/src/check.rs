@@ -82,26 +82,27 @@ pub fn no_new_access(args: &NoNewAccessArgs) -> Exit {
             )
         }
     };
-    let reference =
-        match serde_json::from_str::<serde_json::Value>(&reference) {
-            Ok(json) if json.get("Statement").is_some() => json.to_string(),
-            Ok(_) => return fail(
+    let reference = match serde_json::from_str::<serde_json::Value>(&reference) {
+        Ok(json) if json.get("Statement").is_some() => json.to_string(),
+        Ok(_) => {
+            return fail(
                 Exit::Input,
                 format!(
                     "{shown}: the reference policy has no Statement; give an IAM policy document"
                 ),
-            ),
-            Err(e) => {
-                return fail(
-                    Exit::Input,
-                    format!(
-                        "{shown}:{}:{}: the reference policy is not JSON: {e}",
-                        e.line(),
-                        e.column()
-                    ),
-                )
-            }
-        };
+            )
+        }
+        Err(e) => {
+            return fail(
+                Exit::Input,
+                format!(
+                    "{shown}:{}:{}: the reference policy is not JSON: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        }
+    };
     run(
         &args.common,
         CustomCheck::NoNewAccess {

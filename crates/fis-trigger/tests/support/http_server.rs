@@ -6,9 +6,9 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Starts a server that answers the `n`th request (from 0), given its head (request line and
-/// headers), with `answer(n, head)`: `(status line, content type, body)`. Returns its base URL
-/// and the number of requests it has served.
+/// Starts a server that answers the `n`th request (from 0), given the request (request line,
+/// headers and body), with `answer(n, request)`: `(status line, content type, body)`. Returns
+/// its base URL and the number of requests it has served.
 #[allow(dead_code)]
 pub fn serve(
     answer: impl Fn(usize, &str) -> (String, &'static str, String) + Send + 'static,
@@ -22,7 +22,20 @@ pub fn serve(
             let Ok(mut stream) = stream else { continue };
             let mut request = Vec::new();
             let mut buffer = [0u8; 4096];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            // The head, then as much body as its content-length says.
+            let complete = |request: &[u8]| {
+                let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    return false;
+                };
+                let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                request.len() >= end + 4 + length
+            };
+            while !complete(&request) {
                 match stream.read(&mut buffer) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => request.extend_from_slice(&buffer[..n]),
