@@ -423,6 +423,55 @@ fn sam_functions_get_the_role_sam_generates_with_their_policies() {
         "{notices}"
     );
     assert!(notices.contains("AWSLambdaBasicExecutionRole"), "{notices}");
+    // The SQS event makes SAM attach the queue execution role.
+    assert!(
+        notices.contains("AWSLambdaSQSQueueExecutionRole"),
+        "{notices}"
+    );
+    // The push events (API, SNS, schedule) become the function's resource policy, as the
+    // permissions SAM creates for them; the SQS event is polled and makes none.
+    let function = doc["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ResourceType"] == "AWS::Lambda::Function")
+        .expect("the function's resource policy");
+    assert_eq!(function["ResourceName"], "Worker");
+    let statements = function["Policy"]["Policy"]["Statement"]
+        .as_array()
+        .unwrap();
+    let summary: Vec<(&str, &str)> = statements
+        .iter()
+        .map(|s| {
+            (
+                s["Principal"]["Service"].as_str().unwrap_or_default(),
+                s["Condition"]["ArnLike"]["AWS:SourceArn"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "apigateway.amazonaws.com",
+                "arn:aws:execute-api:eu-west-1:111122223333:ServerlessRestApi/*/GET/items/*"
+            ),
+            (
+                "sns.amazonaws.com",
+                "arn:aws:sns:eu-west-1:111122223333:Alerts"
+            ),
+            (
+                "events.amazonaws.com",
+                "arn:aws:events:eu-west-1:111122223333:rule/WorkerNightly"
+            ),
+        ]
+    );
+    assert_eq!(
+        statements[0]["Resource"],
+        "arn:aws:lambda:eu-west-1:111122223333:function:Worker"
+    );
 
     // A policy template without its parameter is an error at its line.
     let dir = report_dir("iam-policy-validate-sam");

@@ -521,7 +521,35 @@ pub fn extract(
         }
     }
 
-    let resources = crate::resource_policies::extract(&evaluator, file, account, &typed)?;
+    // SAM's permissions for function events join the function's resource policy, located at
+    // the event that makes them.
+    let generated = if settings.excluded.contains("AWS::Lambda::Permission") {
+        Vec::new()
+    } else {
+        crate::sam_events::permissions(&typed)
+    };
+    let mut with_generated = typed.clone();
+    with_generated.extend(
+        generated
+            .iter()
+            .map(|g| (g.logical.as_str(), "AWS::Lambda::Permission", &g.resource)),
+    );
+    let mut resources =
+        crate::resource_policies::extract(&evaluator, file, account, &with_generated)?;
+    for r in &mut resources {
+        if let Some(g) = generated
+            .iter()
+            .find(|g| g.logical == r.policy.origin.logical_id)
+        {
+            r.policy.origin = Origin {
+                logical_id: g.function.clone(),
+                resource_type: "AWS::Serverless::Function".into(),
+                line: g.pos.line,
+                column: g.pos.column,
+                property: format!("Events.{}", g.event),
+            };
+        }
+    }
     notices.extend(evaluator.notices());
 
     let mut out = Extraction {

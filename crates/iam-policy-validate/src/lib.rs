@@ -13,6 +13,7 @@ pub mod props;
 pub mod reference;
 pub mod resource_policies;
 pub mod sam;
+pub mod sam_events;
 pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -268,7 +268,8 @@ pub fn extract(
                 statement.insert("Action".into(), json!(action));
                 statement.insert(
                     "Principal".into(),
-                    if principal.contains("amazonaws") {
+                    // Service principals: `*.amazonaws.com`, and Alexa's `*.amazon.com`.
+                    if principal.contains("amazonaws") || principal.ends_with(".amazon.com") {
                         json!({"Service": principal})
                     } else {
                         json!({"AWS": principal})
@@ -285,6 +286,12 @@ pub fn extract(
                 }
                 if let Some(source_arn) = p.string("SourceArn")? {
                     condition.insert("ArnLike".into(), json!({"AWS:SourceArn": source_arn}));
+                }
+                if let Some(token) = p.string("EventSourceToken")? {
+                    let equals = condition.entry("StringEquals").or_insert_with(|| json!({}));
+                    if let Json::Object(map) = equals {
+                        map.insert("lambda:EventSourceToken".into(), json!(token));
+                    }
                 }
                 if !condition.is_empty() {
                     statement.insert("Condition".into(), Json::Object(condition));

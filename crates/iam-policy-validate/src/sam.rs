@@ -49,7 +49,7 @@ fn templates() -> &'static BTreeMap<String, Template> {
 
 /// A template definition as a node, its `{"Ref": Parameter}` replaced by the values given,
 /// positioned where the template is used.
-fn instantiate(json: &Json, values: &BTreeMap<&str, &Node>, pos: Pos) -> Node {
+pub(crate) fn instantiate(json: &Json, values: &BTreeMap<&str, &Node>, pos: Pos) -> Node {
     let value = match json {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
@@ -122,6 +122,12 @@ pub fn function_role(
         "arn:{}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
         account.partition
     )];
+    // And one for each kind of queue or stream the function polls.
+    managed_arns.extend(
+        crate::sam_events::execution_policies(resource)
+            .into_iter()
+            .map(|name| format!("arn:{}:iam::aws:policy/{name}", account.partition)),
+    );
     let Some(policies) = properties.and_then(|p| p.get("Policies")) else {
         return Ok(Some(SamRole { role, managed_arns }));
     };
