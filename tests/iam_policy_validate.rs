@@ -761,3 +761,97 @@ fn check_commands_refuse_bad_arguments_with_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--actions"), "{}", stderr(&out));
 }
+
+#[test]
+fn resolve_with_aws_reads_exports_parameters_and_managed_policies() {
+    let moto = support::Moto::start();
+    moto.boto3(
+        r#"
+cfn = client('cloudformation', 'eu-west-1')
+cfn.create_stack(StackName='shared', TemplateBody=json.dumps({
+    'Resources': {'Topic': {'Type': 'AWS::SNS::Topic'}},
+    'Outputs': {'Bucket': {'Value': 'shared-assets', 'Export': {'Name': 'shared-bucket'}}}}))
+ssm = client('ssm', 'eu-west-1')
+ssm.put_parameter(Name='/app/prefix', Value='reports', Type='String')
+ssm.put_parameter(Name='/app/token', Value='s3cr3t-t0ken-value', Type='SecureString')
+out({})
+"#,
+    );
+    let dir = report_dir("iam-policy-validate-resolve");
+    let template = dir.join("imports.yaml");
+    let write = |text: &str| std::fs::write(&template, text).expect("the template is written");
+    write(
+        "Resources:\n  Reader:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n      Policies:\n        - PolicyName: read\n          PolicyDocument:\n            Statement:\n              - Effect: Allow\n                Action: s3:GetObject\n                Resource: !Sub\n                  - 'arn:aws:s3:::${Bucket}/{{resolve:ssm:/app/prefix:1}}/*'\n                  - Bucket: !ImportValue shared-bucket\n",
+    );
+    let mut env = moto.env();
+    env.push(("AWS_REGION", "eu-west-1".to_owned()));
+    let parse_with = |extra: &[&str]| {
+        let mut args = vec![
+            "parse",
+            "--template-path",
+            template.to_str().expect("a UTF-8 path"),
+            "--account-id",
+            "111122223333",
+        ];
+        args.extend_from_slice(extra);
+        run_with_env("iam-policy-validate", &args, &env)
+    };
+
+    let out = parse_with(&["--resolve-with-aws"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    let policies = doc["Roles"][0]["Policies"].as_array().expect("policies");
+    let read = policies.iter().find(|p| p["Name"] == "read").expect("read");
+    assert_eq!(
+        read["Policy"]["Statement"][0]["Resource"],
+        "arn:aws:s3:::shared-assets/reports/*"
+    );
+    let managed = policies
+        .iter()
+        .find(|p| p["Name"] == "AmazonS3ReadOnlyAccess")
+        .expect("the AWS managed policy, read from IAM");
+    assert_eq!(managed["IsAWSManagedPolicy"], true);
+    assert!(
+        managed["Policy"]["Statement"]
+            .to_string()
+            .contains("s3:Get"),
+        "{managed}"
+    );
+    assert!(
+        stderr(&out).contains("read 1 export, 1 SSM parameter and 1 managed policy"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Without the flag: placeholders and notices, no AWS call needed.
+    let out = parse_with(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    assert!(
+        doc["Roles"][0]
+            .to_string()
+            .contains("{{ImportValue:shared-bucket}}"),
+        "{}",
+        doc["Roles"][0]
+    );
+
+    // A SecureString is refused without being read; a missing export is named.
+    write(
+        "Resources:\n  Q:\n    Type: AWS::SQS::QueuePolicy\n    Properties:\n      Queues: ['https://sqs.eu-west-1.amazonaws.com/111122223333/q']\n      PolicyDocument:\n        Statement: [{Effect: Allow, Principal: {AWS: '{{resolve:ssm:/app/token:1}}'}, Action: sqs:SendMessage, Resource: '*'}]\n",
+    );
+    let out = parse_with(&["--resolve-with-aws"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SecureString"), "{}", stderr(&out));
+    let everything = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+    assert!(!everything.contains("s3cr3t-t0ken-value"));
+    write(
+        "Resources:\n  Q:\n    Type: AWS::SQS::QueuePolicy\n    Properties:\n      Queues: ['https://sqs.eu-west-1.amazonaws.com/111122223333/q']\n      PolicyDocument:\n        Statement: [{Effect: Allow, Principal: {AWS: !ImportValue nobody-exports-this}, Action: sqs:SendMessage, Resource: '*'}]\n",
+    );
+    let out = parse_with(&["--resolve-with-aws"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Fn::ImportValue nobody-exports-this"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -130,6 +130,8 @@ impl Moto {
         // (two servers offered the same port: one exits, its test talks to the other's).
         let mut child = Command::new(venv.join("bin/moto_server"))
             .args(["-H", "127.0.0.1", "-p", "0"])
+            // AWS managed policies (GetPolicy of arn:aws:iam::aws:policy/...), as IAM has them.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

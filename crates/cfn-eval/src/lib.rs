@@ -53,6 +53,23 @@ pub struct EvalError {
 pub struct Options {
     /// Accept `{{resolve:ssm:name}}` without a version.
     pub allow_dynamic_ref_without_version: bool,
+    /// Values read from AWS; what is not here is a placeholder with a notice.
+    pub resolved: Outside,
+}
+
+/// Values that live in AWS, not in the template: export values by export name, and SSM
+/// parameter values by the reference as written (`name` or `name:version`). Used as the
+/// values read from AWS, and as the names an evaluation wanted and did not have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outside {
+    pub exports: BTreeMap<String, String>,
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl Outside {
+    pub fn is_empty(&self) -> bool {
+        self.exports.is_empty() && self.parameters.is_empty()
+    }
 }
 
 /// Functions evaluated where they appear. `Condition` is one only inside `Conditions`.
@@ -133,6 +150,8 @@ pub struct Evaluator<'t> {
     options: Options,
     notices: RefCell<BTreeSet<String>>,
     conditions: RefCell<BTreeMap<String, bool>>,
+    /// Exports and parameters evaluated as placeholders (values empty).
+    wanted: RefCell<Outside>,
 }
 
 impl<'t> Evaluator<'t> {
@@ -151,12 +170,19 @@ impl<'t> Evaluator<'t> {
             options,
             notices: RefCell::new(BTreeSet::new()),
             conditions: RefCell::new(BTreeMap::new()),
+            wanted: RefCell::new(Outside::default()),
         }
     }
 
     /// Things the user should know: placeholders used for values only AWS has.
     pub fn notices(&self) -> Vec<String> {
         self.notices.borrow().iter().cloned().collect()
+    }
+
+    /// The exports and SSM parameters that were evaluated as placeholders: what to read from
+    /// AWS to evaluate again with [`Options::resolved`].
+    pub fn wanted(&self) -> Outside {
+        self.wanted.borrow().clone()
     }
 
     fn error(&self, pos: Pos, trail: &Trail, message: impl Into<String>) -> EvalError {
@@ -417,6 +443,13 @@ impl<'t> Evaluator<'t> {
             }
             "Fn::ImportValue" => {
                 let name = self.string(arg, trail, "the export name")?;
+                if let Some(value) = self.options.resolved.exports.get(&name) {
+                    return Ok(Some(Json::String(value.clone())));
+                }
+                self.wanted
+                    .borrow_mut()
+                    .exports
+                    .insert(name.clone(), String::new());
                 self.notices.borrow_mut().insert(format!(
                     "Fn::ImportValue {name} at {}: an export's value is only known in AWS; \
                      evaluated as the placeholder \"{{{{ImportValue:{name}}}}}\" (use --resolve-with-aws to read it)",
@@ -493,11 +526,13 @@ impl<'t> Evaluator<'t> {
     /// `{{resolve:ssm:name:version}}` and the like inside a string.
     fn dynamic_references(&self, text: &str, pos: Pos, trail: &Trail) -> Result<String, EvalError> {
         let mut rest = text;
+        let mut out = String::new();
         while let Some(start) = rest.find("{{resolve:") {
             let after = &rest[start..];
             let Some(end) = after.find("}}") else {
                 break;
             };
+            out.push_str(&rest[..start]);
             let reference = &after[..end + 2];
             let inner = &reference[10..reference.len() - 2];
             let mut parts = inner.splitn(3, ':');
@@ -515,6 +550,20 @@ impl<'t> Evaluator<'t> {
                             ),
                         ));
                     }
+                    let key = if version.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{name}:{version}")
+                    };
+                    if let Some(value) = self.options.resolved.parameters.get(&key) {
+                        out.push_str(value);
+                        rest = &after[end + 2..];
+                        continue;
+                    }
+                    self.wanted
+                        .borrow_mut()
+                        .parameters
+                        .insert(key, String::new());
                     self.notices.borrow_mut().insert(format!(
                         "{reference} at {}: SSM parameter {name} is only known in AWS; kept as written (use --resolve-with-aws to read it)",
                         trail.shown()
@@ -535,9 +584,11 @@ impl<'t> Evaluator<'t> {
                     ))
                 }
             }
+            out.push_str(reference);
             rest = &after[end + 2..];
         }
-        Ok(text.to_owned())
+        out.push_str(rest);
+        Ok(out)
     }
 
     fn parameter_value(

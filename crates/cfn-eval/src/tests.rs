@@ -93,6 +93,63 @@ fn import_values_and_dynamic_references_are_placeholders_with_a_notice() {
 }
 
 #[test]
+fn values_read_from_aws_replace_the_placeholders_and_the_rest_are_wanted() {
+    let t = "Resources:
+  X:
+    Type: AWS::S3::Bucket
+    Properties:
+      A: !ImportValue shared-key
+      B: 'arn:aws:s3:::{{resolve:ssm:/app/bucket:3}}/{{resolve:ssm:/app/prefix:1}}*'
+      C: !ImportValue other-key
+";
+    let root = cfn::load("t.yaml", t, cfn::Limits::default()).expect("template parses");
+    let account = Account {
+        partition: "aws".into(),
+        region: "eu-west-1".into(),
+        account_id: "123456789012".into(),
+    };
+    let mut resolved = crate::Outside::default();
+    resolved
+        .exports
+        .insert("shared-key".into(), "vpc-1234".into());
+    resolved
+        .parameters
+        .insert("/app/bucket:3".into(), "assets".into());
+    let options = Options {
+        resolved,
+        ..Options::default()
+    };
+    let values = BTreeMap::new();
+    let evaluator = Evaluator::new("t.yaml", &root, &account, &values, options);
+    let at = |key: &str| {
+        let path = ["Resources", "X", "Properties", key];
+        evaluator
+            .eval(
+                root.pointer(&path).expect("pointer exists"),
+                &path.join("."),
+            )
+            .expect("evaluates")
+    };
+    assert_eq!(at("A"), Some(Json::String("vpc-1234".into())));
+    assert_eq!(
+        at("B"),
+        Some(Json::String(
+            "arn:aws:s3:::assets/{{resolve:ssm:/app/prefix:1}}*".into()
+        ))
+    );
+    assert_eq!(
+        at("C"),
+        Some(Json::String("{{ImportValue:other-key}}".into()))
+    );
+    let wanted = evaluator.wanted();
+    assert_eq!(wanted.exports.keys().collect::<Vec<_>>(), ["other-key"]);
+    assert_eq!(
+        wanted.parameters.keys().collect::<Vec<_>>(),
+        ["/app/prefix:1"]
+    );
+}
+
+#[test]
 fn the_url_suffix_follows_the_partition() {
     let account = |region: &str, partition: &str| Account {
         partition: partition.into(),

@@ -136,6 +136,9 @@ pub struct Extraction {
     /// What the user should know (placeholders, policies not resolvable offline).
     #[serde(skip)]
     pub notices: Vec<String>,
+    /// What only AWS could resolve (for `--resolve-with-aws`).
+    #[serde(skip)]
+    pub wanted: Wanted,
 }
 
 /// How to extract.
@@ -144,6 +147,31 @@ pub struct Settings {
     pub options: Options,
     /// Resource types to leave out (`--exclude-resource-types`).
     pub excluded: BTreeSet<String>,
+    /// Documents of managed policies outside the template (AWS managed ones), by ARN, read
+    /// from IAM with `--resolve-with-aws`.
+    pub managed: BTreeMap<String, ManagedDocument>,
+}
+
+/// A managed policy read from IAM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedDocument {
+    pub name: String,
+    pub path: String,
+    pub document: Json,
+}
+
+/// What the template uses that only AWS has and the extraction did not: exports, SSM
+/// parameters, and managed policies outside the template, by ARN.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    pub outside: cfn_eval::Outside,
+    pub managed: BTreeSet<String>,
+}
+
+impl Wanted {
+    pub fn is_empty(&self) -> bool {
+        self.outside.is_empty() && self.managed.is_empty()
+    }
 }
 
 /// Where `property` (dotted for nested ones) of a resource is; the resource when it is not
@@ -264,13 +292,30 @@ pub fn extract(
             },
         ));
     }
-    // A managed policy of the template by ARN; one outside it is only named in a notice.
-    let attach_arn = |arn: &str, who: &str, into: &mut Vec<Policy>, notices: &mut Vec<String>| {
-        match managed.iter().find(|(a, _)| a == arn) {
-            Some((_, m)) => into.push(m.policy.clone()),
-            None => notices.push(format!(
-                "{who}: managed policy {arn} is not in the template; its document is not checked offline"
-            )),
+    // A managed policy of the template by ARN; one outside it is attached as read from IAM
+    // (--resolve-with-aws), or else only named in a notice.
+    let missing_managed = std::cell::RefCell::new(BTreeSet::new());
+    let attach_arn = |arn: &str,
+                      who: &str,
+                      origin: Origin,
+                      into: &mut Vec<Policy>,
+                      notices: &mut Vec<String>| {
+        if let Some((_, m)) = managed.iter().find(|(a, _)| a == arn) {
+            into.push(m.policy.clone());
+        } else if let Some(read) = settings.managed.get(arn) {
+            into.push(Policy {
+                name: read.name.clone(),
+                document: read.document.clone(),
+                path: read.path.clone(),
+                // `arn:aws:iam::aws:policy/...`: the account field is `aws`.
+                is_aws_managed: arn.split(':').nth(4) == Some("aws"),
+                origin,
+            });
+        } else {
+            missing_managed.borrow_mut().insert(arn.to_owned());
+            notices.push(format!(
+                "{who}: managed policy {arn} is not in the template; its document is not checked (--resolve-with-aws reads it from IAM)"
+            ));
         }
     };
     let attach_managed = |p: &Props<'_, '_>,
@@ -278,8 +323,10 @@ pub fn extract(
                           into: &mut Vec<Policy>,
                           notices: &mut Vec<String>|
      -> Result<(), EvalError> {
+        let resource_type = p.resource.get("Type").and_then(Node::as_str).unwrap_or("");
         for arn in p.strings(property)? {
-            attach_arn(&arn, p.logical, into, notices);
+            let origin = origin(p.logical, resource_type, p.resource, property);
+            attach_arn(&arn, p.logical, origin, into, notices);
         }
         Ok(())
     };
@@ -431,6 +478,7 @@ pub fn extract(
             attach_arn(
                 &arn,
                 &format!("{logical} (the role SAM generates)"),
+                role.origin.clone(),
                 &mut role.policies,
                 &mut notices,
             );
@@ -563,6 +611,10 @@ pub fn extract(
         resources,
         orphaned_policies: orphaned,
         notices,
+        wanted: Wanted {
+            outside: evaluator.wanted(),
+            managed: missing_managed.into_inner(),
+        },
     };
     out.sort();
     Ok(out)

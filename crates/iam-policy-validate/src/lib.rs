@@ -11,6 +11,7 @@ pub mod custom_checks;
 pub mod extract;
 pub mod props;
 pub mod reference;
+pub mod resolve;
 pub mod resource_policies;
 pub mod sam;
 pub mod sam_events;
@@ -106,6 +107,13 @@ pub struct TemplateArgs {
     /// Accept {{resolve:ssm:NAME}} dynamic references without a version.
     #[arg(long)]
     pub allow_dynamic_ref_without_version: bool,
+
+    /// Read what the template takes from AWS instead of using placeholders: Fn::ImportValue
+    /// (cloudformation:ListExports), {{resolve:ssm:...}} (ssm:GetParameter; never
+    /// SecureStrings) and managed policies outside the template (iam:GetPolicy,
+    /// iam:GetPolicyVersion). Needs credentials.
+    #[arg(long)]
+    pub resolve_with_aws: bool,
 }
 
 pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
@@ -267,30 +275,60 @@ pub struct Loaded {
     pub notices: Vec<String>,
 }
 
-/// Reads and extracts the template; errors are one line for exit 2.
+/// Reads and extracts the template; with `--resolve-with-aws`, reads what it takes from AWS
+/// and extracts again with those values. Errors are one line: input (exit 2) or AWS (exit 3).
 pub fn load(
     args: &TemplateArgs,
     region: Option<&str>,
     account_id: Option<&str>,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, aws_io::StepError> {
+    use aws_io::StepError;
     let (account, mut notices) = account(args, region, account_id);
-    let values = parameter_values(args)?;
+    let values = parameter_values(args).map_err(StepError::Input)?;
     let file = args.template_path.display().to_string();
     let text = std::fs::read_to_string(&args.template_path)
-        .map_err(|e| format!("{file}: cannot read the template: {e}"))?;
-    let root = cfn::load(&file, &text, cfn::Limits::default()).map_err(|e| e.to_string())?;
-    let settings = Settings {
+        .map_err(|e| StepError::Input(format!("{file}: cannot read the template: {e}")))?;
+    let root = cfn::load(&file, &text, cfn::Limits::default())
+        .map_err(|e| StepError::Input(e.to_string()))?;
+    let mut settings = Settings {
         options: Options {
             allow_dynamic_ref_without_version: args.allow_dynamic_ref_without_version,
+            ..Options::default()
         },
         excluded: args
             .exclude_resource_types
             .iter()
             .cloned()
             .collect::<BTreeSet<_>>(),
+        ..Settings::default()
     };
-    let extraction =
-        extract::extract(&file, &root, &account, &values, &settings).map_err(|e| e.to_string())?;
+    let extract = |settings: &Settings| {
+        extract::extract(&file, &root, &account, &values, settings)
+            .map_err(|e| StepError::Input(e.to_string()))
+    };
+    let mut extraction = extract(&settings)?;
+    if args.resolve_with_aws && !extraction.wanted.is_empty() {
+        let aws = aws_io::AwsArgs {
+            region: Some(account.region.clone()),
+            profile: None,
+        };
+        let wanted = extraction.wanted.clone();
+        let read = aws_io::block_on(async {
+            let config = aws_io::config::load(&aws).await.map_err(|e| {
+                StepError::Aws(aws_io::AwsError::Environment(format!(
+                    "{e} (--resolve-with-aws reads exports, SSM parameters and managed policies with them)"
+                )))
+            })?;
+            resolve::read(&config, &wanted).await
+        })??;
+        notices.push(format!(
+            "--resolve-with-aws: read {} from AWS",
+            read.summary()
+        ));
+        settings.options.resolved = read.outside;
+        settings.managed = read.managed;
+        extraction = extract(&settings)?;
+    }
     notices.extend(extraction.notices.iter().cloned());
     Ok(Loaded {
         file,
@@ -325,7 +363,7 @@ pub fn run(cli: Cli) -> Exit {
                     Err(e) => fail(Exit::Input, format!("cannot write the output: {e}")),
                 }
             }
-            Err(e) => fail(Exit::Input, e),
+            Err(e) => fail(e.exit(), e),
         },
     }
 }

@@ -166,7 +166,7 @@ pub fn run(args: &ValidateArgs) -> Exit {
         args.security_hub.account_id.as_deref(),
     ) {
         Ok(loaded) => loaded,
-        Err(e) => return fail(Exit::Input, e),
+        Err(e) => return fail(e.exit(), e),
     };
     for n in &loaded.notices {
         notice(n);

@@ -48,7 +48,7 @@ fn run(case: &Value) -> Result<Value, String> {
     } = inputs(case, "template.yaml")?;
     let settings = Settings {
         options,
-        excluded: Default::default(),
+        ..Settings::default()
     };
     let extraction =
         extract("template.yaml", &root, &account, &values, &settings).map_err(|e| e.to_string())?;

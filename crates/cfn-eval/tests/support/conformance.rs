@@ -49,6 +49,7 @@ pub fn inputs(case: &Value, file: &str) -> Result<Inputs, String> {
         allow_dynamic_ref_without_version: case["allow_dynamic_ref_without_version"]
             .as_bool()
             .unwrap_or(false),
+        ..Options::default()
     };
     Ok(Inputs {
         root,
