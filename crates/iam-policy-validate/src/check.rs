@@ -155,21 +155,11 @@ pub fn no_public_access(args: &CheckArgs) -> Exit {
 
 fn run(args: &CheckArgs, check: CustomCheck) -> Exit {
     let started = Instant::now();
-    let exceptions = match args.reports.load_exceptions() {
-        Ok(ex) => ex,
-        Err(e) => return fail(Exit::Input, e),
-    };
-    let loaded = match crate::load(
-        &args.template,
-        args.aws.region.as_deref(),
-        args.security_hub.account_id.as_deref(),
-    ) {
-        Ok(loaded) => loaded,
-        Err(e) => return fail(e.exit(), e),
-    };
-    for n in &loaded.notices {
-        notice(n);
-    }
+    let (exceptions, loaded) =
+        match validate::prepare(&args.template, &args.reports, &args.security_hub, &args.aws) {
+            Ok(prepared) => prepared,
+            Err(exit) => return exit,
+        };
     let subjects = validate::subjects(&loaded);
     let requests = validate::requests(&subjects);
     let checked = requests.iter().filter(|r| check.applies(&r.kind)).count();

@@ -154,23 +154,36 @@ pub(crate) struct Online {
     pub passed: Option<(String, Vec<usize>)>,
 }
 
-pub fn run(args: &ValidateArgs) -> Exit {
-    let started = Instant::now();
-    let exceptions = match args.reports.load_exceptions() {
-        Ok(ex) => ex,
-        Err(e) => return fail(Exit::Input, e),
-    };
-    let loaded = match crate::load(
-        &args.template,
-        args.aws.region.as_deref(),
-        args.security_hub.account_id.as_deref(),
-    ) {
-        Ok(loaded) => loaded,
-        Err(e) => return fail(e.exit(), e),
-    };
+/// The exceptions file and the template, read and extracted, with the notices printed: the
+/// start of every command that writes reports. The error is the exit, already reported.
+pub(crate) fn prepare(
+    template: &TemplateArgs,
+    reports: &ReportArgs,
+    security_hub: &aws_io::SecurityHubArgs,
+    aws: &aws_io::AwsArgs,
+) -> Result<(Option<findings::Exceptions>, crate::Loaded), Exit> {
+    let exceptions = reports
+        .load_exceptions()
+        .map_err(|e| fail(Exit::Input, e))?;
+    let loaded = crate::load(
+        template,
+        aws.region.as_deref(),
+        security_hub.account_id.as_deref(),
+    )
+    .map_err(|e| fail(e.exit(), e))?;
     for n in &loaded.notices {
         notice(n);
     }
+    Ok((exceptions, loaded))
+}
+
+pub fn run(args: &ValidateArgs) -> Exit {
+    let started = Instant::now();
+    let (exceptions, loaded) =
+        match prepare(&args.template, &args.reports, &args.security_hub, &args.aws) {
+            Ok(prepared) => prepared,
+            Err(exit) => return exit,
+        };
     let subjects = subjects(&loaded);
     // Access Analyzer first: without credentials there is no report to write.
     let online = if args.offline {
@@ -340,22 +353,17 @@ pub(crate) fn build_report(
                     continue;
                 }
                 for problem in mine {
-                    let location = locate(
+                    let at = Place {
+                        statement: problem.statement,
+                        field: problem.field.as_deref(),
+                    };
+                    report.push(failed(
                         loaded,
-                        checked.origin,
-                        &policy_path,
-                        problem.statement,
-                        problem.field.as_deref(),
-                    );
-                    let message = format!("{label}: {}", problem.message);
-                    let identity = location.property_path.clone().unwrap_or_default();
-                    report.push(finding(
+                        checked,
+                        at,
                         check.id,
                         check.severity,
-                        Status::Failed,
-                        message,
-                        location,
-                        &identity,
+                        &problem.message,
                     ));
                 }
             }
@@ -381,26 +389,37 @@ pub(crate) fn build_report(
                 &f.finding_type,
                 &f.learn_more,
             );
-            let location = locate(
-                loaded,
-                checked.origin,
-                &policy_path,
-                f.statement,
-                f.field.as_deref(),
-            );
-            let identity = location.property_path.clone().unwrap_or_default();
-            let message = format!("{label}: {}", f.details);
-            report.push(finding(
-                &rule,
-                f.severity(),
-                Status::Failed,
-                message,
-                location,
-                &identity,
-            ));
+            let at = Place {
+                statement: f.statement,
+                field: f.field.as_deref(),
+            };
+            report.push(failed(loaded, checked, at, &rule, f.severity(), &f.details));
         }
     }
     report
+}
+
+/// Where in a policy a problem is: a statement, and a field of it.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    statement: Option<usize>,
+    field: Option<&'a str>,
+}
+
+/// A failed finding of a policy at a place in it, identified by that place.
+fn failed(
+    loaded: &crate::Loaded,
+    checked: &Checked<'_>,
+    at: Place<'_>,
+    rule: &str,
+    severity: Severity,
+    message: &str,
+) -> Finding {
+    let policy_path = property_path(checked.origin, &checked.kind);
+    let location = locate(loaded, checked.origin, &policy_path, at.statement, at.field);
+    let identity = location.property_path.clone().unwrap_or_default();
+    let message = format!("{}: {message}", policy_label(checked));
+    finding(rule, severity, Status::Failed, message, location, &identity)
 }
 
 /// The rule of an Access Analyzer finding code (`access-analyzer/<code>`), added once.
