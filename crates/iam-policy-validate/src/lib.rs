@@ -71,11 +71,13 @@ pub struct ParseArgs {
     #[command(flatten)]
     pub template: TemplateArgs,
 
-    /// Region the template is deployed to [default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// The region the template is deployed to, and the profile that STS (for the account)
+    /// and --resolve-with-aws use; without a region, us-east-1 with a notice.
+    #[command(flatten)]
+    pub aws: aws_io::AwsArgs,
 
-    /// Account id the template is deployed to [default: 123456789012, with a notice].
+    /// Account id the template is deployed to [default: the credentials' account from STS, else
+    /// 123456789012; a notice says which].
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
 }
@@ -127,12 +129,13 @@ pub(crate) fn notice(message: impl std::fmt::Display) {
 /// The account, region and partition to evaluate with, and notices about defaults.
 pub fn account(
     args: &TemplateArgs,
-    region: Option<&str>,
+    aws: &aws_io::AwsArgs,
     account_id: Option<&str>,
 ) -> (Account, Vec<String>) {
     let mut notices = Vec::new();
-    let region = region
-        .map(str::to_owned)
+    let region = aws
+        .region
+        .clone()
         .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
         .or_else(|| {
             std::env::var("AWS_DEFAULT_REGION")
@@ -149,7 +152,7 @@ pub fn account(
         .unwrap_or_else(|| aws_io::partition_of(&region).to_owned());
     let account_id = match account_id {
         Some(id) => id.to_owned(),
-        None => match caller_account(&region) {
+        None => match caller_account(&region, aws.profile.as_deref()) {
             Some(Ok((id, arn))) => {
                 notices.push(format!(
                     "no --account-id: evaluating for account {id}, the account of the credentials ({arn})"
@@ -203,14 +206,14 @@ fn credentials_configured(env: &dyn Fn(&str) -> Option<String>) -> bool {
 }
 
 /// The account (and ARN) of the credentials, from STS, when credentials are configured.
-fn caller_account(region: &str) -> Option<Result<(String, String), String>> {
+fn caller_account(region: &str, profile: Option<&str>) -> Option<Result<(String, String), String>> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if !credentials_configured(&env) {
+    if profile.is_none() && !credentials_configured(&env) {
         return None;
     }
     let args = aws_io::AwsArgs {
         region: Some(region.to_owned()),
-        profile: None,
+        profile: profile.map(str::to_owned),
     };
     let asked = aws_io::block_on(async {
         let config = aws_io::config::load(&args).await?;
@@ -279,11 +282,11 @@ pub struct Loaded {
 /// and extracts again with those values. Errors are one line: input (exit 2) or AWS (exit 3).
 pub fn load(
     args: &TemplateArgs,
-    region: Option<&str>,
+    aws: &aws_io::AwsArgs,
     account_id: Option<&str>,
 ) -> Result<Loaded, aws_io::StepError> {
     use aws_io::StepError;
-    let (account, mut notices) = account(args, region, account_id);
+    let (account, mut notices) = account(args, aws, account_id);
     let values = parameter_values(args).map_err(StepError::Input)?;
     let file = args.template_path.display().to_string();
     let text = std::fs::read_to_string(&args.template_path)
@@ -310,7 +313,7 @@ pub fn load(
     if args.resolve_with_aws && !extraction.wanted.is_empty() {
         let aws = aws_io::AwsArgs {
             region: Some(account.region.clone()),
-            profile: None,
+            profile: aws.profile.clone(),
         };
         let wanted = extraction.wanted.clone();
         let read = aws_io::block_on(async {
@@ -346,11 +349,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::CheckNoNewAccess(args) => check::no_new_access(&args),
         Command::CheckAccessNotGranted(args) => check::access_not_granted(&args),
         Command::CheckNoPublicAccess(args) => check::no_public_access(&args),
-        Command::Parse(args) => match load(
-            &args.template,
-            args.region.as_deref(),
-            args.account_id.as_deref(),
-        ) {
+        Command::Parse(args) => match load(&args.template, &args.aws, args.account_id.as_deref()) {
             Ok(loaded) => {
                 for n in loaded.notices {
                     notice(n);

@@ -165,12 +165,8 @@ pub(crate) fn prepare(
     let exceptions = reports
         .load_exceptions()
         .map_err(|e| fail(Exit::Input, e))?;
-    let loaded = crate::load(
-        template,
-        aws.region.as_deref(),
-        security_hub.account_id.as_deref(),
-    )
-    .map_err(|e| fail(e.exit(), e))?;
+    let loaded = crate::load(template, aws, security_hub.account_id.as_deref())
+        .map_err(|e| fail(e.exit(), e))?;
     for n in &loaded.notices {
         notice(n);
     }
