@@ -61,8 +61,9 @@ pub fn configuration(request: &Request, account: &Account) -> Option<(String, Co
     } = account;
     let name = &request.name;
     let policy = request.document.clone();
-    let PolicyKind::Resource(resource_type) = &request.kind else {
-        if request.kind == PolicyKind::Trust {
+    let resource_type = match &request.kind {
+        PolicyKind::Identity => return None,
+        PolicyKind::Trust => {
             // Role names are at most 64 characters; SAM's generated names can be longer.
             let role: String = name.chars().take(64).collect();
             return Some((
@@ -72,7 +73,7 @@ pub fn configuration(request: &Request, account: &Account) -> Option<(String, Co
                 ),
             ));
         }
-        return None;
+        PolicyKind::Resource(t) => t,
     };
     Some(match resource_type.as_str() {
         "AWS::S3::Bucket" => (

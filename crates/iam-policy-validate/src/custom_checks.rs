@@ -268,13 +268,13 @@ pub async fn run(
                 answer
             }
         };
-        let code = check.code();
+        let code = &outcome.code;
         match answer {
             Answer::Pass => outcome.passed.push(request.key),
             Answer::Fail { message, reasons } => {
                 outcome
                     .findings
-                    .extend(failures(request.key, &code, &message, &reasons));
+                    .extend(failures(request.key, code, &message, &reasons));
             }
             Answer::Rejected {
                 code: exception,

@@ -186,7 +186,7 @@ pub fn run(args: &ValidateArgs) -> Exit {
         Online::default()
     } else {
         let allowed = |principal: &str| {
-            allowed_principal(
+            crate::checks::principal_allowed(
                 principal,
                 &loaded.account.account_id,
                 &args.allow_external_principals,
@@ -250,16 +250,6 @@ pub fn run(args: &ValidateArgs) -> Exit {
         &args.aws,
         exceptions.as_ref(),
     )
-}
-
-/// Whether an external access finding's principal is one the template may grant: the own
-/// account, or one of `--allow-external-principals` (an account or a principal ARN).
-fn allowed_principal(principal: &str, account_id: &str, allowed: &[String]) -> bool {
-    let account = crate::checks::principal_account(principal);
-    account == Some(account_id)
-        || allowed
-            .iter()
-            .any(|a| a == principal || Some(a.as_str()) == account)
 }
 
 /// The offline checks' settings; None runs none.

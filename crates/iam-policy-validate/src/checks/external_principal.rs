@@ -30,12 +30,7 @@ fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
             let Some(account) = principal_account(principal) else {
                 continue;
             };
-            let allowed = account == subject.account_id
-                || subject
-                    .allowed_external
-                    .iter()
-                    .any(|a| a == account || a == principal);
-            if !allowed {
+            if !super::principal_allowed(principal, subject.account_id, subject.allowed_external) {
                 out.push(statement.problem(
                     CHECK.id,
                     Some(field),

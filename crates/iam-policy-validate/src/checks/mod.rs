@@ -162,6 +162,17 @@ pub fn principal_account(principal: &str) -> Option<&str> {
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
+/// Whether a resource or trust policy may grant a principal access: one of the account's own,
+/// or an account or principal ARN of `--allow-external-principals`. The offline check and
+/// the access previews both ask this.
+pub fn principal_allowed(principal: &str, account_id: &str, allowed: &[String]) -> bool {
+    let account = principal_account(principal);
+    account == Some(account_id)
+        || allowed
+            .iter()
+            .any(|a| a == principal || Some(a.as_str()) == account)
+}
+
 /// Whether a statement's conditions narrow who can use it (org, account, ARN, VPC, IP).
 pub fn has_limiting_condition(statement: &Statement<'_>) -> bool {
     const LIMITING: [&str; 10] = [
