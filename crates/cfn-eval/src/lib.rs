@@ -9,6 +9,9 @@
 //! [`EvalError`] naming the path and line, never a silently wrong value.
 
 pub mod arns;
+pub mod effective;
+pub mod language_extensions;
+pub mod property_types;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,7 +7,7 @@
 
 mod suppress;
 
-pub use spanned::{Entry, Format, Limits, Node, Pos, Value};
+pub use spanned::{Entry, ErrorKind, Format, Limits, Node, Pos, Value};
 pub use suppress::{inline_suppressions, InlineSuppression};
 
 /// A template or plan that could not be read, with where it stopped.
@@ -18,10 +18,12 @@ pub struct LoadError {
     pub line: u32,
     pub column: u32,
     pub message: String,
+    pub kind: ErrorKind,
 }
 
-/// Short-form tags and the intrinsic function each one stands for.
-const SHORT_FORMS: [(&str, &str); 20] = [
+/// Short-form tags and the intrinsic function each one stands for: the intrinsic functions,
+/// and the functions of the Rules section.
+const SHORT_FORMS: [(&str, &str); 26] = [
     ("Ref", "Ref"),
     ("Condition", "Condition"),
     ("GetAtt", "Fn::GetAtt"),
@@ -42,7 +44,16 @@ const SHORT_FORMS: [(&str, &str); 20] = [
     ("Transform", "Fn::Transform"),
     ("ToJsonString", "Fn::ToJsonString"),
     ("Length", "Fn::Length"),
+    ("Contains", "Fn::Contains"),
+    ("EachMemberEquals", "Fn::EachMemberEquals"),
+    ("EachMemberIn", "Fn::EachMemberIn"),
+    ("RefAll", "Fn::RefAll"),
+    ("ValueOf", "Fn::ValueOf"),
+    ("ValueOfAll", "Fn::ValueOfAll"),
 ];
+
+/// Tags of tools that turn a file into a template, and the command that must run first.
+const PREPROCESSORS: [(&str, &str); 1] = [("Rain::", "rain pkg")];
 
 /// The long-form name of a short-form tag, such as `Fn::GetAtt` for `GetAtt`.
 pub fn long_form(tag: &str) -> Option<&'static str> {
@@ -71,6 +82,12 @@ fn expand_short_forms(node: &mut Node) -> Result<(), (Pos, String)> {
         return Ok(());
     };
     let Some(function) = long_form(&tag) else {
+        if let Some((_, command)) = PREPROCESSORS.iter().find(|(p, _)| tag.starts_with(p)) {
+            return Err((
+                node.pos,
+                format!("`!{tag}` is a directive of `{command}`, not CloudFormation: run `{command}` first and scan the template it writes"),
+            ));
+        }
         return Err((
             node.pos,
             format!("unknown tag `!{tag}`; CloudFormation short forms are !Ref, !Sub, !GetAtt, !Join, !If, ... (see the intrinsic function reference)"),
@@ -109,15 +126,17 @@ pub fn load(file: &str, text: &str, limits: Limits) -> Result<Node, LoadError> {
     } else {
         Format::Auto
     };
-    let fail = |line, column, message| LoadError {
+    let fail = |line, column, message, kind| LoadError {
         file: file.to_owned(),
         line,
         column,
         message,
+        kind,
     };
-    let mut root =
-        spanned::load(text, format, limits).map_err(|e| fail(e.line, e.column, e.message))?;
-    expand_short_forms(&mut root).map_err(|(pos, message)| fail(pos.line, pos.column, message))?;
+    let mut root = spanned::load(text, format, limits)
+        .map_err(|e| fail(e.line, e.column, e.message, e.kind))?;
+    expand_short_forms(&mut root)
+        .map_err(|(pos, message)| fail(pos.line, pos.column, message, ErrorKind::Malformed))?;
     Ok(root)
 }
 
@@ -245,9 +264,22 @@ mod tests {
         let e = yaml("Resources:\n  B:\n    Type: !Reff x\n").unwrap_err();
         assert_eq!((e.line, e.column), (3, 11));
         assert!(e.message.contains("unknown tag `!Reff`"), "{e}");
+        let e = yaml("Resources:\n  B:\n    Properties:\n      Code: !Rain::Embed app.py\n").unwrap_err();
+        assert!(e.message.contains("a directive of `rain pkg`"), "{e}");
+        let e = yaml("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::SeveralDocuments);
         let e = yaml("Resources:\n  B:\n    Type: AWS::S3::Bucket\n   bad: [\n").unwrap_err();
         assert!(e.line >= 4, "{e}");
         assert!(e.to_string().starts_with("t.yaml:"));
+    }
+
+    #[test]
+    fn rules_section_functions_have_short_forms() {
+        let root = yaml("Rules:\n  R:\n    Assertions:\n      - Assert: !EachMemberIn [!ValueOfAll ['AWS::EC2::Subnet::Id', VpcId], !RefAll 'AWS::EC2::VPC::Id']\n      - Assert: !Contains [[a], !ValueOf [P, Tags]]\n").unwrap();
+        assert_eq!(
+            root.pointer(&["Rules", "R", "Assertions", "0", "Assert"]).unwrap().to_json(),
+            serde_json::json!({"Fn::EachMemberIn": [{"Fn::ValueOfAll": ["AWS::EC2::Subnet::Id", "VpcId"]}, {"Fn::RefAll": "AWS::EC2::VPC::Id"}]})
+        );
     }
 
     #[test]

@@ -349,6 +349,10 @@ pub struct Report {
     pub rules: BTreeMap<String, Rule>,
     pub findings: Vec<Finding>,
     pub expired_exceptions: Vec<ExpiredException>,
+    /// What the reader of the report should know about how it was made: a value that could
+    /// only be assumed, an input read in part. Sentences, shown in text, SARIF, HTML and JSON.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
     /// For findings that came from a BDD report (Cucumber, radish): the feature of each file.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub features: BTreeMap<String, Feature>,
@@ -382,6 +386,7 @@ impl Report {
             rules: BTreeMap::new(),
             findings: Vec::new(),
             expired_exceptions: Vec::new(),
+            notices: Vec::new(),
             features: BTreeMap::new(),
             scenarios: BTreeMap::new(),
             sources: BTreeMap::new(),

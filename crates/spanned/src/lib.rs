@@ -57,6 +57,17 @@ pub struct Error {
     pub line: u32,
     pub column: u32,
     pub message: String,
+    pub kind: ErrorKind,
+}
+
+/// Why a document could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Not well-formed YAML or JSON, or beyond a limit.
+    Malformed,
+    /// A YAML stream of several documents (a Kubernetes manifest, say): well-formed, but no
+    /// template, which is one document.
+    SeveralDocuments,
 }
 
 impl Error {
@@ -65,6 +76,7 @@ impl Error {
             line: pos.line,
             column: pos.column,
             message: message.into(),
+            kind: ErrorKind::Malformed,
         }
     }
 }

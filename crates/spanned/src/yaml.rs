@@ -182,10 +182,12 @@ impl Builder {
             Event::DocumentStart(_) => {
                 self.documents += 1;
                 if self.documents > 1 {
-                    return Err(Error::at(
+                    let mut error = Error::at(
                         at,
                         "the file holds more than one YAML document; a template is one document",
-                    ));
+                    );
+                    error.kind = crate::ErrorKind::SeveralDocuments;
+                    return Err(error);
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {

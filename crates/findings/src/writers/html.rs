@@ -148,6 +148,14 @@ pub fn render(report: &Report) -> String {
     out.push_str("<main>\n");
     rule_table(&mut out, report);
 
+    if !report.notices.is_empty() {
+        out.push_str("<h2>Notices</h2>\n<ul class=\"notices\">\n");
+        for notice in &report.notices {
+            let _ = writeln!(out, "<li>{}</li>", esc(notice));
+        }
+        out.push_str("</ul>\n");
+    }
+
     if !report.expired_exceptions.is_empty() {
         out.push_str("<h2>Expired exceptions</h2>\n<table><tr><th>Rule</th><th>Where</th><th>Expired</th><th>Approved by</th><th>Reason</th></tr>\n");
         for e in &report.expired_exceptions {

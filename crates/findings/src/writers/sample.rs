@@ -153,6 +153,9 @@ pub(crate) fn sample() -> Report {
         target: None,
         suppression: None,
     });
+    report.notices.push(
+        "Fn::ForEach::Topics at line 12: its collection depends on parameter Names, which has no value; its resources were checked once, with `Name` standing for every item".into(),
+    );
     report.expired_exceptions.push(ExpiredException {
         rule: "S3_BUCKET_SSE".into(),
         reason: "migration".into(),

@@ -91,8 +91,12 @@ pub fn render(report: &Report) -> String {
         results.push(result);
     }
 
+    let successful = notifications.is_empty();
+    for notice in &report.notices {
+        notifications.push(json!({"level": "note", "message": {"text": notice}}));
+    }
     let mut invocation = json!({
-        "executionSuccessful": notifications.is_empty(),
+        "executionSuccessful": successful,
         "startTimeUtc": report.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "toolExecutionNotifications": notifications,
     });

@@ -64,6 +64,12 @@ pub fn render(report: &Report, fail_on: FailOn, style: Style) -> String {
             e.approved_by
         );
     }
+    for notice in &report.notices {
+        let _ = writeln!(out, "{}: {notice}", style.paint("1;34", "note"));
+    }
+    if !report.notices.is_empty() {
+        out.push('\n');
+    }
     summary(&mut out, report);
     out
 }
