@@ -20,7 +20,29 @@ pub struct Failure {
     pub rule: String,
     /// Slash-separated path of the failing (or deepest existing) node.
     pub path: String,
+    /// `custom: detail`, or the detail alone.
     pub message: String,
+    /// The rule's own words for the failure (`port 22 (SSH) is open to the internet`).
+    pub custom: Option<String>,
+    /// What Guard found (`` `FromPort` is `22` ``, `` `KmsKeyId` is missing ``).
+    pub detail: String,
+}
+
+impl Failure {
+    fn new(rule: &str, path: String, custom: Option<String>, detail: String) -> Failure {
+        let message = match (&custom, detail.is_empty()) {
+            (Some(c), false) => format!("{c}: {detail}"),
+            (Some(c), true) => c.clone(),
+            (None, _) => detail.clone(),
+        };
+        Failure {
+            rule: rule.to_owned(),
+            path,
+            message,
+            custom,
+            detail,
+        }
+    }
 }
 
 /// Removes Guard's `[L:0,C:62]` position markers, which are not lines we can trust.
@@ -82,6 +104,18 @@ fn show(value: &Value) -> String {
     }
 }
 
+/// `` `Logging` is missing ``, for the query Guard could not follow. A filter
+/// (`Attributes[ Key == "x" ].Value`) that matched nothing is said as such.
+fn missing(query: &str) -> String {
+    match query.split_once(" (filter-clauses)") {
+        Some((list, _)) => format!(
+            "`{}` has no matching entry",
+            list.trim_end_matches('.').trim()
+        ),
+        None => format!("`{query}` is missing"),
+    }
+}
+
 /// `SSEAlgorithm is `none``: the property that failed and the value it has.
 fn has_value(path: &str, value: &Value) -> String {
     let name = path
@@ -91,18 +125,17 @@ fn has_value(path: &str, value: &Value) -> String {
     format!("`{name}` is `{}`", show(value))
 }
 
-/// The path and a message for one Guard clause report.
-fn clause(report: &Value) -> Option<(String, String)> {
+/// The path, the rule's words and the detail of one Guard clause report.
+fn clause(report: &Value) -> Option<(String, Option<String>, String)> {
     let check = &report["check"];
     let (path, detail) = if let Some(u) = check.get("UnResolved") {
         let v = &u["value"];
         (
             v["traversed_to"]["path"].as_str()?.to_owned(),
-            format!(
-                "`{}` is missing",
+            missing(
                 v["remaining_query"]
                     .as_str()
-                    .unwrap_or("a required property")
+                    .unwrap_or("a required property"),
             ),
         )
     } else if let Some(r) = check.get("Resolved") {
@@ -126,11 +159,7 @@ fn clause(report: &Value) -> Option<(String, String)> {
     } else {
         return None;
     };
-    let message = match custom(report) {
-        Some(c) => format!("{c}: {detail}"),
-        None => detail,
-    };
-    Some((path, message))
+    Some((path, custom(report), detail))
 }
 
 /// Walks a list of Guard check reports, collecting every failing clause.
@@ -141,29 +170,20 @@ fn walk(rule: &str, checks: &Value, out: &mut Vec<Failure>) {
             walk(rule, &r["checks"], out);
         } else if let Some(c) = check.get("Clause") {
             let inner = c.get("Binary").or_else(|| c.get("Unary")).unwrap_or(c);
-            if let Some((path, message)) = clause(inner) {
-                out.push(Failure {
-                    rule: rule.to_owned(),
-                    path,
-                    message,
-                });
+            if let Some((path, custom, detail)) = clause(inner) {
+                out.push(Failure::new(rule, path, custom, detail));
             }
         } else if let Some(b) = check.get("Block") {
             let path = b["unresolved"]["traversed_to"]["path"]
                 .as_str()
                 .unwrap_or("")
                 .to_owned();
-            let missing = b["unresolved"]["remaining_query"]
+            let detail = b["unresolved"]["remaining_query"]
                 .as_str()
-                .map(|q| format!("`{q}` is missing"));
-            out.push(Failure {
-                rule: rule.to_owned(),
-                path,
-                message: custom(b)
-                    .or(missing)
-                    .or_else(|| error_message(b))
-                    .unwrap_or_else(|| "check failed".into()),
-            });
+                .map(missing)
+                .or_else(|| error_message(b))
+                .unwrap_or_else(|| "check failed".into());
+            out.push(Failure::new(rule, path, custom(b), detail));
         } else if let Some(d) = check.get("Disjunctions") {
             disjunction(rule, &d["checks"], out);
         }
@@ -202,11 +222,8 @@ fn disjunction(rule: &str, branches: &Value, out: &mut Vec<Failure>) {
                 .into_iter()
                 .collect::<Vec<_>>()
                 .join("; or ");
-            out.push(Failure {
-                rule: rule.to_owned(),
-                path: String::new(),
-                message: format!("no alternative holds: {message} (first at {})", head.path),
-            });
+            let detail = format!("no alternative holds: {message} (first at {})", head.path);
+            out.push(Failure::new(rule, String::new(), None, detail));
         }
         return;
     }
@@ -252,13 +269,8 @@ pub fn read_report(report: &Value) -> (Vec<Failure>, BTreeSet<String>) {
             let before = failures.len();
             walk(&name, &r["checks"], &mut failures);
             if failures.len() == before {
-                failures.push(Failure {
-                    rule: name,
-                    path: String::new(),
-                    message: custom(r)
-                        .or_else(|| error_message(r))
-                        .unwrap_or_else(|| "rule failed".into()),
-                });
+                let detail = error_message(r).unwrap_or_else(|| "rule failed".into());
+                failures.push(Failure::new(&name, String::new(), custom(r), detail));
             }
         }
     }
@@ -381,26 +393,49 @@ pub fn identity(location: &Location, owner: Option<&Owner>) -> Location {
     }
 }
 
-/// Joins the messages of one rule x resource, dropping any that another one already says
-/// (Guard repeats the bare detail of a clause that also has the rule's own message).
-pub fn merge_messages<'a>(messages: impl Iterator<Item = &'a str>) -> String {
-    let all: Vec<&str> = messages.collect();
-    let mut kept: Vec<&str> = Vec::new();
-    for (i, m) in all.iter().enumerate() {
-        let said_elsewhere = all
-            .iter()
-            .enumerate()
-            .any(|(j, other)| j != i && other.len() > m.len() && other.contains(m));
-        if !said_elsewhere && !kept.contains(m) {
-            kept.push(m);
+/// One sentence for the failures of one rule x resource: the rule's own words, then what
+/// was found, each said once: `port 22 (SSH) is open to the internet (`FromPort` is `22`,
+/// `ToPort` is `22`)`.
+pub fn describe(failures: &[Failure]) -> String {
+    let mut customs: Vec<&str> = Vec::new();
+    let mut details: Vec<&str> = Vec::new();
+    for f in failures {
+        if let Some(c) = f.custom.as_deref() {
+            if !customs.contains(&c) {
+                customs.push(c);
+            }
+        }
+        if !f.detail.is_empty() && !details.contains(&f.detail.as_str()) {
+            details.push(&f.detail);
         }
     }
-    kept.join("; ")
+    match (customs.is_empty(), details.is_empty()) {
+        (true, _) => details.join(", "),
+        (false, true) => customs.join("; "),
+        (false, false) => format!("{} ({})", customs.join("; "), details.join(", ")),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_sentence_per_rule_and_resource() {
+        let f = |custom: Option<&str>, detail: &str| {
+            Failure::new("R", String::new(), custom.map(str::to_owned), detail.to_owned())
+        };
+        assert_eq!(
+            describe(&[
+                f(None, "`FromPort` is `22`"),
+                f(Some("port 22 is open"), "`ToPort` is `22`"),
+                f(Some("port 22 is open"), "`ToPort` is `22`"),
+            ]),
+            "port 22 is open (`FromPort` is `22`, `ToPort` is `22`)"
+        );
+        assert_eq!(describe(&[f(None, "`B` is missing")]), "`B` is missing");
+        assert_eq!(missing("LoadBalancerAttributes. (filter-clauses).Value"), "`LoadBalancerAttributes` has no matching entry");
+    }
 
     #[test]
     fn resource_prefixes() {

@@ -1,16 +1,19 @@
 //! One scan: load every input with positions, evaluate the rules through cfn-guard in
 //! parallel, and turn the results into findings.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cfn::{DocumentKind, Limits, Node};
+use cfn_eval::effective::{self, Assume};
+use cfn_eval::language_extensions::{self, Collection};
+use cfn_eval::EvalError;
 use findings::{Finding, Location, Report, Severity, Status, Suppression};
 use rayon::prelude::*;
 
 use crate::discover::Input;
 use crate::guard::{self, GuardFailure};
 use crate::rules::{AppliesTo, RuleSet};
-use guard_report::{identity, location, merge_messages, Owner};
+use guard_report::{describe, identity, location, Owner};
 
 pub const TOOL: &str = "template-scan";
 /// The rule id of findings about files that could not be scanned.
@@ -28,10 +31,32 @@ pub struct Options {
 struct Loaded {
     input: Input,
     text: String,
-    root: Node,
     kind: DocumentKind,
+    /// What the rules judge: the effective template, once, or twice when resources depend
+    /// on conditions the template does not decide (each taken true, then false).
+    views: Vec<View>,
+    notices: Vec<String>,
+}
+
+/// One version of a document handed to cfn-guard, and the tree its findings are located in.
+struct View {
+    root: Node,
     /// The JSON handed to cfn-guard.
     guard_json: String,
+    /// For a view that takes undecided conditions as true or false: that value, and the
+    /// conditions each resource depends on.
+    assumed: Option<(bool, BTreeMap<String, BTreeSet<String>>)>,
+}
+
+impl View {
+    fn new(root: Node, assumed: Option<(bool, BTreeMap<String, BTreeSet<String>>)>) -> View {
+        let guard_json = without_guard_suppressions(root.to_json()).to_string();
+        View {
+            root,
+            guard_json,
+            assumed,
+        }
+    }
 }
 
 enum Outcome {
@@ -58,6 +83,67 @@ fn without_guard_suppressions(mut json: serde_json::Value) -> serde_json::Value 
     json
 }
 
+/// The views of a CloudFormation or SAM template: Fn::ForEach expanded, then the effective
+/// template (parameters' defaults, conditions, schema types), twice when it depends on
+/// conditions only a deployment decides.
+fn template_views(file: &str, root: &Node) -> Result<(Vec<View>, Vec<String>), EvalError> {
+    let values = BTreeMap::new();
+    let mut notices = Vec::new();
+    let expanded;
+    let template = if language_extensions::declared(root) {
+        let collection = |node: &Node| -> Result<Collection, EvalError> {
+            let items = effective::resolve(root, &values, node)
+                .and_then(|n| n.as_seq().map(|i| i.iter().map(effective::known_scalar).collect()))
+                .flatten();
+            Ok(match items {
+                Some(items) => Collection::Items(items),
+                None => Collection::Unknown(match node.get("Ref").and_then(Node::as_str) {
+                    Some(name) => format!("its collection is parameter {name}, which has no Default"),
+                    None => "its collection cannot be evaluated offline".into(),
+                }),
+            })
+        };
+        let (out, expansion) = language_extensions::expand(file, root, &collection)?;
+        for (name, line, reason) in expansion.placeholders {
+            notices.push(format!(
+                "{file}: {name} at line {line}: {reason}; its fragment was checked once, with the identifier's name standing for every item"
+            ));
+        }
+        expanded = out;
+        &expanded
+    } else {
+        if let Some(entry) = root
+            .get("Resources")
+            .and_then(Node::as_map)
+            .and_then(|r| r.iter().find(|e| e.key.starts_with("Fn::ForEach::")))
+        {
+            return Err(EvalError {
+                file: file.to_owned(),
+                line: entry.key_pos.line,
+                column: entry.key_pos.column,
+                path: format!("Resources.{}", entry.key),
+                message: format!(
+                    "`{}` needs `Transform: AWS::LanguageExtensions`; CloudFormation rejects Fn::ForEach without it",
+                    entry.key
+                ),
+            });
+        }
+        root
+    };
+    let once = effective::effective(template, &values, Assume::Nothing);
+    if !once.has_unknown_conditions() {
+        return Ok((vec![View::new(once.root, None)], notices));
+    }
+    let views = [(Assume::True, true), (Assume::False, false)]
+        .into_iter()
+        .map(|(assume, value)| {
+            let e = effective::effective(template, &values, assume);
+            View::new(e.root, Some((value, e.unknown_conditions)))
+        })
+        .collect();
+    Ok((views, notices))
+}
+
 fn load(input: Input, options: &Options) -> Outcome {
     let text = match std::fs::read(&input.path) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -78,6 +164,11 @@ fn load(input: Input, options: &Options) -> Outcome {
     }
     let root = match cfn::load(&input.display, &text, limits) {
         Ok(root) => root,
+        // A stream of YAML documents (a Kubernetes manifest) found in a directory is not a
+        // template; named on the command line, it is an error.
+        Err(e) if e.kind == cfn::ErrorKind::SeveralDocuments && !input.explicit => {
+            return Outcome::Skipped
+        }
         Err(e) => {
             let at = Some((e.line, e.column));
             return Outcome::Failed(input, Some(text), e.message, at);
@@ -91,13 +182,23 @@ fn load(input: Input, options: &Options) -> Outcome {
         }
         return Outcome::Skipped;
     }
-    let guard_json = without_guard_suppressions(root.to_json()).to_string();
+    let (views, notices) = if kind == DocumentKind::TerraformPlan {
+        (vec![View::new(root, None)], Vec::new())
+    } else {
+        match template_views(&input.display, &root) {
+            Ok(views) => views,
+            Err(e) => {
+                let at = Some((e.line, e.column));
+                return Outcome::Failed(input, Some(text), e.message, at);
+            }
+        }
+    };
     Outcome::Loaded(Box::new(Loaded {
         input,
         text,
-        root,
         kind,
-        guard_json,
+        views,
+        notices,
     }))
 }
 
@@ -162,25 +263,46 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
             batches.push((files.clone(), chunk.to_vec()));
         }
     }
-    let evaluated: Vec<(&Loaded, Result<serde_json::Value, GuardFailure>)> = batches
+    let evaluated: Vec<(&Loaded, Vec<Result<serde_json::Value, GuardFailure>>)> = batches
         .par_iter()
         .flat_map_iter(|(files, docs)| {
-            let texts: Vec<&str> = docs.iter().map(|d| d.guard_json.as_str()).collect();
-            docs.iter().copied().zip(guard::evaluate(files, &texts))
+            let texts: Vec<&str> = docs
+                .iter()
+                .flat_map(|d| d.views.iter().map(|v| v.guard_json.as_str()))
+                .collect();
+            let mut results = guard::evaluate(files, &texts).into_iter();
+            docs.iter()
+                .map(|d| (*d, results.by_ref().take(d.views.len()).collect()))
+                .collect::<Vec<_>>()
         })
         .collect();
 
-    for (doc, result) in evaluated {
+    for (doc, results) in evaluated {
         report
             .sources
             .insert(doc.input.display.clone(), doc.text.clone());
-        match result {
-            Err(failure) => scan_error(
+        for notice in &doc.notices {
+            if !report.notices.contains(notice) {
+                report.notices.push(notice.clone());
+            }
+        }
+        let mut per_view = Vec::with_capacity(results.len());
+        let mut failure = None;
+        for (view, result) in doc.views.iter().zip(results) {
+            match result {
+                Ok(file_report) => {
+                    per_view.push(findings_of(doc, view, &file_report, rules, options))
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+        match failure {
+            Some(failure) => scan_error(
                 report,
                 error_finding(&doc.input.display, failure.to_string(), None),
             ),
-            Ok(file_report) => {
-                for finding in findings_of(doc, &file_report, rules, options) {
+            None => {
+                for finding in merge_views(&doc.views, per_view) {
                     report.push(finding);
                 }
             }
@@ -188,6 +310,61 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
     }
     report.sort();
     stats
+}
+
+/// One list of findings from the views of a document. A check that fails in every view
+/// fails once; one that fails only when undecided conditions are taken one way says so; a
+/// check passes only if it passes in every view.
+fn merge_views(views: &[View], per_view: Vec<Vec<Finding>>) -> Vec<Finding> {
+    if per_view.len() <= 1 {
+        return per_view.into_iter().flatten().collect();
+    }
+    let failed_in = |id: &str| {
+        per_view
+            .iter()
+            .filter(|fs| fs.iter().any(|f| f.id == id && f.status != Status::Passed))
+            .count()
+    };
+    let mut out: Vec<Finding> = Vec::new();
+    for (view, findings) in views.iter().zip(&per_view) {
+        for finding in findings {
+            if out.iter().any(|f| f.id == finding.id) && finding.status == Status::Passed {
+                continue;
+            }
+            let everywhere = failed_in(&finding.id) == per_view.len();
+            if finding.status == Status::Passed {
+                if failed_in(&finding.id) == 0 {
+                    out.push(finding.clone());
+                }
+                continue;
+            }
+            if everywhere && out.iter().any(|f| f.id == finding.id) {
+                continue;
+            }
+            let mut finding = finding.clone();
+            if !everywhere {
+                if let Some(when) = assumption(view, finding.location.resource.as_deref()) {
+                    finding.message.push_str(&format!(" ({when})"));
+                }
+            }
+            out.push(finding);
+        }
+    }
+    out
+}
+
+/// `when IsProd is true`: the undecided conditions a resource depends on, as a view takes
+/// them.
+fn assumption(view: &View, resource: Option<&str>) -> Option<String> {
+    let (value, conditions) = view.assumed.as_ref()?;
+    let names: Vec<&str> = conditions.get(resource?)?.iter().map(String::as_str).collect();
+    let (last, rest) = names.split_last()?;
+    let listed = if rest.is_empty() {
+        format!("condition {last} is")
+    } else {
+        format!("conditions {} and {last} are", rest.join(", "))
+    };
+    Some(format!("when {listed} {value}, which the template alone does not decide"))
 }
 
 fn scan_error_rule() -> findings::Rule {
@@ -222,22 +399,24 @@ fn error_finding(file: &str, message: String, at: Option<(u32, u32)>) -> Finding
 
 fn findings_of(
     doc: &Loaded,
+    view: &View,
     file_report: &serde_json::Value,
     rules: &RuleSet,
     options: &Options,
 ) -> Vec<Finding> {
     let file = &doc.input.display;
+    let root = &view.root;
     let (failures, compliant) = guard_report::read_report(file_report);
     let mut out = Vec::new();
     let mut failed_pairs: BTreeSet<(String, String)> = BTreeSet::new();
 
-    for ((rule_id, _), (owner, failures)) in guard_report::group(&doc.root, failures) {
+    for ((rule_id, _), (owner, failures)) in guard_report::group(root, failures) {
         let Some(meta) = rules.rules.get(&rule_id) else {
             continue;
         };
         let first = failures.first().map(|f| f.path.as_str()).unwrap_or("");
-        let location = location(file, &doc.root, owner.as_ref(), first);
-        let message = merge_messages(failures.iter().map(|f| f.message.as_str()));
+        let location = location(file, root, owner.as_ref(), first);
+        let message = describe(&failures);
         let mut finding = Finding {
             id: Finding::stable_id(TOOL, &rule_id, &identity(&location, owner.as_ref())),
             rule_id: rule_id.clone(),
@@ -251,7 +430,7 @@ fn findings_of(
         if let Some(owner) = &owner {
             failed_pairs.insert((rule_id.clone(), owner.id.clone()));
             if doc.kind != DocumentKind::TerraformPlan {
-                apply_inline(&mut finding, &doc.root, owner, meta, options);
+                apply_inline(&mut finding, root, owner, meta, options);
             }
         }
         out.push(finding);
@@ -259,14 +438,14 @@ fn findings_of(
 
     // Passed checks: per resource for rules that declare their resource types, per file
     // for user rules, which Guard reports only as compliant or not for the whole file.
-    let resources = cfn::resources(&doc.root);
+    let resources = cfn::resources(root);
     for meta in rules.rules.values() {
         if !crate::rules::applies(meta.applies_to, doc.kind) {
             continue;
         }
         if meta.resource_types.is_empty() {
             if compliant.contains(&meta.rule.id) {
-                let location = location(file, &doc.root, None, "");
+                let location = location(file, root, None, "");
                 out.push(passed(&meta.rule.id, meta.rule.severity, location, None));
             }
             continue;
@@ -286,7 +465,7 @@ fn findings_of(
                 path: resource.path.clone(),
                 pos: resource.pos,
             };
-            let location = location(file, &doc.root, Some(&owner), "");
+            let location = location(file, root, Some(&owner), "");
             out.push(passed(
                 &meta.rule.id,
                 meta.rule.severity,
@@ -347,22 +526,5 @@ fn apply_inline(
                 reason: reason.clone(),
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn merged_messages_say_each_thing_once() {
-        let merged = guard_report::merge_messages(
-            [
-                "`A` is `x`",
-                "rule says no: `A` is `x`",
-                "`B` is missing",
-                "`B` is missing",
-            ]
-            .into_iter(),
-        );
-        assert_eq!(merged, "rule says no: `A` is `x`; `B` is missing");
     }
 }

@@ -46,7 +46,7 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
                     let location = guard_report::location(&shown, root, owner.as_ref(), first);
                     let identity = guard_report::identity(&location, owner.as_ref());
                     let message =
-                        guard_report::merge_messages(failures.iter().map(|f| f.message.as_str()));
+                        guard_report::describe(&failures);
                     located.push((rule, location, identity, message));
                 }
             }
@@ -75,7 +75,7 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
                         ..Location::default()
                     };
                     let message =
-                        guard_report::merge_messages(failures.iter().map(|f| f.message.as_str()));
+                        guard_report::describe(&failures);
                     located.push((rule, location, identity, message));
                 }
             }
