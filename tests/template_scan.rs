@@ -349,3 +349,151 @@ fn account_exceptions_match_the_account_the_scan_runs_for() {
     assert_eq!(scan("111122223333"), "suppressed");
     assert_eq!(scan("444455556666"), "failed");
 }
+
+/// Non-passed findings as `(status, rule, resource, line)`, for exact comparisons.
+fn outcomes(findings: &[Value]) -> BTreeSet<(String, String, String, u64)> {
+    findings
+        .iter()
+        .filter(|f| f["status"] != "passed")
+        .map(|f| {
+            (
+                f["status"].as_str().unwrap_or_default().to_owned(),
+                f["rule_id"].as_str().unwrap_or_default().to_owned(),
+                f["location"]["resource"].as_str().unwrap_or_default().to_owned(),
+                f["location"]["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn owned(items: &[(&str, &str, &str, u64)]) -> BTreeSet<(String, String, String, u64)> {
+    items
+        .iter()
+        .map(|(s, r, n, l)| ((*s).into(), (*r).into(), (*n).into(), *l))
+        .collect()
+}
+
+#[test]
+fn foreach_templates_are_expanded_and_every_copy_is_scanned() {
+    let out = run(
+        "template-scan",
+        &["fixtures/accuracy/foreach-topics.yaml", "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let findings = json_findings(&out);
+    assert_eq!(
+        outcomes(&findings),
+        owned(&[
+            ("failed", "SQS_QUEUE_ENCRYPTED", "RefundsQueue", 19),
+            ("failed", "EC2_SG_NO_SSH_FROM_INTERNET", "AdminIngress22", 32),
+            ("failed", "EC2_SG_NO_RDP_FROM_INTERNET", "AdminIngress3389", 32),
+        ])
+    );
+    let passed_queues: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f["rule_id"] == "SQS_QUEUE_ENCRYPTED" && f["status"] == "passed")
+        .filter_map(|f| f["location"]["resource"].as_str())
+        .collect();
+    assert_eq!(passed_queues, BTreeSet::from(["AuditQueue", "OrdersQueue"]));
+}
+
+#[test]
+fn policies_in_fn_if_are_judged_by_their_branches() {
+    let out = run(
+        "template-scan",
+        &["fixtures/accuracy/policies-in-conditions.yaml", "--output", "json"],
+    );
+    let findings = json_findings(&out);
+    assert_eq!(
+        outcomes(&findings),
+        owned(&[("failed", "IAM_ROLE_INLINE_NO_ADMIN_ACCESS", "DebugRole", 54)])
+    );
+    let f = failed_at(&findings, "IAM_ROLE_INLINE_NO_ADMIN_ACCESS", "DebugRole").unwrap();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("when condition IsProd is false"),
+        "{f}"
+    );
+    let reader = failed_at(&findings, "IAM_ROLE_INLINE_NO_ADMIN_ACCESS", "ReaderRole").unwrap();
+    assert_eq!(reader["status"], "passed");
+}
+
+#[test]
+fn registry_style_suppressions_are_honoured_with_a_notice() {
+    let dir = report_dir("registry-suppressions");
+    let out = run(
+        "template-scan",
+        &[
+            "fixtures/accuracy/registry-suppressions.yaml",
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let f = failed_at(findings, "S3_BUCKET_LOGGING_ENABLED", "SiteBucket").unwrap();
+    assert_eq!(f["status"], "suppressed");
+    assert!(f["suppression"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no reason given (Metadata.guard at line 10)"));
+    // cfn_nag's form has a reason field: without one it is not honoured.
+    let f = failed_at(findings, "S3_BUCKET_LOGGING_ENABLED", "NagBucket").unwrap();
+    assert_eq!(f["status"], "failed");
+    let notices = report["notices"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0]
+        .as_str()
+        .unwrap()
+        .contains("2 inline suppressions in Metadata.guard give no reason"));
+    for file in ["sarif.json", "report.html"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(text.contains("give no reason"), "{file} carries the notice");
+    }
+    assert!(stdout(&out).contains("note: fixtures/accuracy/registry-suppressions.yaml: 2 inline"));
+}
+
+#[test]
+fn a_bad_user_rules_file_is_reported_by_name_and_the_others_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.guard"), "rule BAD { Resources.*.Type == }\n").unwrap();
+    std::fs::write(
+        dir.path().join("comments.guard"),
+        "## Config Rule Name : a rule that cannot be written for templates\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("good.guard"),
+        "rule  TWO_SPACES_IN_THE_NAME { Resources.*.Type == 'AWS::S3::Bucket' }\n",
+    )
+    .unwrap();
+    let rules = dir.path().to_str().unwrap();
+    let out = run(
+        "template-scan",
+        &[
+            "--no-builtin",
+            "--rules",
+            rules,
+            "fixtures/examples/storage.yaml",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "incomplete, so exit 2");
+    let report = stdout_json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    let error = findings.iter().find(|f| f["status"] == "error").unwrap();
+    assert!(error["location"]["file"].as_str().unwrap().ends_with("bad.guard"));
+    assert!(error["message"].as_str().unwrap().contains("not valid Guard DSL"));
+    assert!(findings
+        .iter()
+        .any(|f| f["rule_id"] == "TWO_SPACES_IN_THE_NAME" && f["status"] != "error"));
+    assert!(report["notices"][0]
+        .as_str()
+        .unwrap()
+        .contains("comments.guard holds only comments"));
+    assert!(stderr(&out).contains("bad.guard"), "{}", stderr(&out));
+}

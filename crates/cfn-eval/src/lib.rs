@@ -12,6 +12,7 @@ pub mod arns;
 pub mod effective;
 pub mod language_extensions;
 pub mod property_types;
+pub mod sam_globals;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

@@ -20,7 +20,7 @@ pub struct InlineSuppression {
     /// `guard`, `cfn_nag` or `checkov`: the Metadata key it was found under.
     pub kind: &'static str,
     pub rule_id: String,
-    /// `None` when the entry gives no reason; such entries are not honoured.
+    /// `None` when the entry gives no reason (how the step treats that is its own choice).
     pub reason: Option<String>,
     pub pos: Pos,
 }

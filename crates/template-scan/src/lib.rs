@@ -112,6 +112,16 @@ fn rule_set(no_builtin: bool, extra: &[PathBuf]) -> Result<RuleSet, Exit> {
         set.add_user_rules(path).map_err(|e| fail(Exit::Input, e))?;
     }
     if set.files.is_empty() {
+        if let Some(problem) = set.problems.first() {
+            return Err(fail(
+                Exit::Input,
+                format!(
+                    "no rule could be used ({} file{} refused); first: {problem}",
+                    set.problems.len(),
+                    if set.problems.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        }
         return Err(fail(
             Exit::Input,
             "no rules: --no-builtin needs at least one --rules PATH",
@@ -141,7 +151,16 @@ fn list_rules(rules: &[PathBuf], format: ListFormat) -> Exit {
         }
     };
     let _ = out.write_all(text.as_bytes());
-    Exit::Passed
+    for notice in &set.notices {
+        eprintln!("template-scan: note: {notice}");
+    }
+    if set.problems.is_empty() {
+        return Exit::Passed;
+    }
+    for problem in &set.problems {
+        eprintln!("template-scan: error: {problem}");
+    }
+    Exit::Input
 }
 
 /// Runs the command line and returns the exit code.

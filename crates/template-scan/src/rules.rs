@@ -68,10 +68,15 @@ pub struct RulesFile {
 pub struct RuleSet {
     pub files: Vec<RulesFile>,
     pub rules: BTreeMap<String, RuleMeta>,
+    /// User rule files that could not be used; the others still run, and the run reports
+    /// these as errors, so its report never looks complete.
+    pub problems: Vec<RuleError>,
+    /// What the reader should know about the rule files (one that holds only comments).
+    pub notices: Vec<String>,
 }
 
 /// A rules file that cannot be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{file}: {message}")]
 pub struct RuleError {
     pub file: String,
@@ -121,13 +126,18 @@ fn list(value: Option<&String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The names of the Guard rules a file defines (`rule NAME when ...` / `rule NAME {`).
+/// The names of the Guard rules a file defines (`rule NAME when ...` / `rule NAME {`; any
+/// whitespace after `rule`, as cfn-guard's grammar allows).
 pub fn guard_rule_names(content: &str) -> Vec<String> {
     content
         .lines()
         .filter_map(|line| {
-            let rest = line.trim_start().strip_prefix("rule ")?;
+            let rest = line.trim_start().strip_prefix("rule")?;
+            if !rest.starts_with([' ', '\t']) {
+                return None;
+            }
             let name: String = rest
+                .trim_start()
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
                 .collect();
@@ -212,8 +222,16 @@ impl RuleSet {
     }
 
     /// Adds user rule files: a file, or every `.guard` / `.ruleset` file under a directory.
+    /// A file that cannot be used is recorded in [`RuleSet::problems`] and the others are
+    /// still added; a path that names no rule file at all is an error.
     pub fn add_user_rules(&mut self, path: &Path) -> Result<(), RuleError> {
         let display = path.display().to_string();
+        if !path.exists() {
+            return Err(RuleError {
+                file: display,
+                message: "no such file or directory".into(),
+            });
+        }
         let files: Vec<PathBuf> = if path.is_dir() {
             let mut found: Vec<PathBuf> = walkdir::WalkDir::new(path)
                 .sort_by_file_name()
@@ -239,11 +257,16 @@ impl RuleSet {
         };
         for file in files {
             let name = file.display().to_string();
-            let content = std::fs::read_to_string(&file).map_err(|e| RuleError {
-                file: name.clone(),
-                message: format!("cannot read the rules file: {e}"),
-            })?;
-            self.add_user_file(name, content)?;
+            let added = match std::fs::read_to_string(&file) {
+                Ok(content) => self.add_user_file(name, content),
+                Err(e) => Err(RuleError {
+                    file: name,
+                    message: format!("cannot read the rules file: {e}"),
+                }),
+            };
+            if let Err(problem) = added {
+                self.problems.push(problem);
+            }
         }
         Ok(())
     }
@@ -256,6 +279,17 @@ impl RuleSet {
             });
         }
         let names = guard_rule_names(&content);
+        let only_comments = content
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if names.is_empty() && only_comments {
+            // cfn-guard accepts a file of comments (the registry has some, for rules that
+            // cannot be written for templates) and evaluates nothing from it.
+            self.notices.push(format!(
+                "{name} holds only comments: it defines no rule, nothing of it was evaluated"
+            ));
+            return Ok(());
+        }
         if names.is_empty() {
             return Err(RuleError {
                 file: name,
@@ -369,6 +403,49 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    /// Every alias names a real id of that scanner (`data/scanner-ids.tsv`, generated from
+    /// checkov and cfn_nag by `scripts/generate-scanner-ids.py`) about resources this rule
+    /// checks too, so a suppression or a converted finding under that id means this rule.
+    #[test]
+    fn aliases_are_real_ids_about_the_same_resources() {
+        let table = include_str!("../data/scanner-ids.tsv");
+        let known: BTreeMap<(&str, &str), Vec<&str>> = table
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                Some(((f.next()?, f.next()?), f.next()?.split(',').collect()))
+            })
+            .collect();
+        let set = RuleSet::builtin().unwrap();
+        let mut problems = Vec::new();
+        for meta in set.rules.values() {
+            for (tool, id) in &meta.aliases {
+                match known.get(&(tool.as_str(), id.as_str())) {
+                    None => problems.push(format!("{}: {tool} {id} is not an id of {tool}", meta.rule.id)),
+                    Some(types) if types != &["*"] && !types.iter().any(|t| meta.resource_types.iter().any(|r| r == t)) => {
+                        problems.push(format!("{}: {tool} {id} checks {types:?}, not {:?}", meta.rule.id, meta.resource_types))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn rule_names_after_any_whitespace_and_comment_only_files() {
+        assert_eq!(
+            guard_rule_names("rule  TWO_SPACES when %x !empty {\n\trule\tTAB {\nrules_x\n"),
+            ["TWO_SPACES", "TAB"]
+        );
+        let mut set = RuleSet::default();
+        set.add_user_file("c.guard".into(), "## Config Rule Name : x\n#\n".into())
+            .unwrap();
+        assert!(set.rules.is_empty());
+        assert!(set.notices[0].contains("holds only comments"), "{:?}", set.notices);
     }
 
     #[test]

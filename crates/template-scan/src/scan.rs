@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use cfn::{DocumentKind, Limits, Node};
 use cfn_eval::effective::{self, Assume};
 use cfn_eval::language_extensions::{self, Collection};
+use cfn_eval::sam_globals;
 use cfn_eval::EvalError;
 use findings::{Finding, Location, Report, Severity, Status, Suppression};
 use rayon::prelude::*;
@@ -83,12 +84,14 @@ fn without_guard_suppressions(mut json: serde_json::Value) -> serde_json::Value 
     json
 }
 
-/// The views of a CloudFormation or SAM template: Fn::ForEach expanded, then the effective
-/// template (parameters' defaults, conditions, schema types), twice when it depends on
+/// The views of a CloudFormation or SAM template: SAM's Globals merged and Fn::ForEach
+/// expanded, then the effective template (parameters' defaults, conditions, schema types), twice when it depends on
 /// conditions only a deployment decides.
 fn template_views(file: &str, root: &Node) -> Result<(Vec<View>, Vec<String>), EvalError> {
     let values = BTreeMap::new();
     let mut notices = Vec::new();
+    let with_globals = sam_globals::merge(root);
+    let root = &with_globals;
     let expanded;
     let template = if language_extensions::declared(root) {
         let collection = |node: &Node| -> Result<Collection, EvalError> {
@@ -220,6 +223,19 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
             .or_insert_with(scan_error_rule);
         report.push(finding);
     };
+    // Rule files that could not be used: the rest still run, and the report says what is
+    // missing from it.
+    for problem in &rules.problems {
+        scan_error(
+            report,
+            error_finding(
+                &problem.file,
+                format!("rules file not used: {}", problem.message),
+                None,
+            ),
+        );
+    }
+    report.notices.extend(rules.notices.iter().cloned());
     let outcomes: Vec<Outcome> = inputs.into_par_iter().map(|i| load(i, options)).collect();
     let mut stats = Stats::default();
     let mut loaded = Vec::new();
@@ -288,13 +304,31 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
         }
         let mut per_view = Vec::with_capacity(results.len());
         let mut failure = None;
+        let mut notices = Vec::new();
         for (view, result) in doc.views.iter().zip(results) {
             match result {
-                Ok(file_report) => {
-                    per_view.push(findings_of(doc, view, &file_report, rules, options))
-                }
+                Ok(file_report) => per_view.push(findings_of(
+                    doc,
+                    view,
+                    &file_report,
+                    rules,
+                    options,
+                    &mut notices,
+                )),
                 Err(e) => failure = Some(e),
             }
+        }
+        notices.sort();
+        notices.dedup();
+        if !notices.is_empty() {
+            report.notices.push(format!(
+                "{}: {} inline suppression{} in Metadata.guard give{} no reason ({}); honoured as cfn-guard honours them: add `Reason:` beside `SuppressedRules` so reviewers know why",
+                doc.input.display,
+                notices.len(),
+                if notices.len() == 1 { "" } else { "s" },
+                if notices.len() == 1 { "s" } else { "" },
+                notices.join(", ")
+            ));
         }
         match failure {
             Some(failure) => scan_error(
@@ -403,6 +437,7 @@ fn findings_of(
     file_report: &serde_json::Value,
     rules: &RuleSet,
     options: &Options,
+    notices: &mut Vec<String>,
 ) -> Vec<Finding> {
     let file = &doc.input.display;
     let root = &view.root;
@@ -430,7 +465,10 @@ fn findings_of(
         if let Some(owner) = &owner {
             failed_pairs.insert((rule_id.clone(), owner.id.clone()));
             if doc.kind != DocumentKind::TerraformPlan {
-                apply_inline(&mut finding, root, owner, meta, options);
+                if let Some(unexplained) = apply_inline(&mut finding, root, owner, meta, options)
+                {
+                    notices.push(unexplained);
+                }
             }
         }
         out.push(finding);
@@ -490,17 +528,21 @@ fn passed(rule_id: &str, severity: Severity, location: Location, owner: Option<&
     }
 }
 
-/// Applies the resource's inline suppressions for this rule (or one of its aliases).
+/// Applies the resource's inline suppressions for this rule (or one of its aliases), and
+/// returns `Resource/RULE` for one honoured without a reason, which the report notes.
+///
+/// The AWS Guard Rules Registry's own form, `Metadata.guard.SuppressedRules: [ID]`, has no
+/// reason field and cfn-guard honours it as it is: so does template-scan, so a template
+/// written for the registry gates the same, with a notice asking for a `Reason`. The
+/// cfn_nag and checkov forms have a reason field, and are honoured only with one.
 fn apply_inline(
     finding: &mut Finding,
     root: &Node,
     owner: &Owner,
     meta: &crate::rules::RuleMeta,
     options: &Options,
-) {
-    let Some(resource) = root.get("Resources").and_then(|r| r.get(&owner.id)) else {
-        return;
-    };
+) -> Option<String> {
+    let resource = root.get("Resources").and_then(|r| r.get(&owner.id))?;
     let entry = cfn::inline_suppressions(resource).into_iter().find(|s| {
         s.rule_id == meta.rule.id
             || meta
@@ -508,23 +550,35 @@ fn apply_inline(
                 .iter()
                 .any(|(tool, id)| tool == s.kind && *id == s.rule_id)
     });
-    let Some(entry) = entry else {
-        return;
-    };
+    let entry = entry?;
     let at = format!("Metadata.{} at line {}", entry.kind, entry.pos.line);
+    let suppress = |finding: &mut Finding, reason: String| {
+        finding.status = Status::Suppressed;
+        finding.suppression = Some(Suppression::Inline {
+            kind: entry.kind.to_owned(),
+            reason,
+        });
+    };
     match (&entry.reason, options.inline_suppressions) {
-        (_, false) => finding.message.push_str(&format!(
-            " (inline suppression in {at} ignored: --no-inline-suppressions)"
-        )),
-        (None, true) => finding.message.push_str(&format!(
-            " (inline suppression in {at} ignored: it gives no reason; add one)"
-        )),
+        (_, false) => {
+            finding.message.push_str(&format!(
+                " (inline suppression in {at} ignored: --no-inline-suppressions)"
+            ));
+            None
+        }
+        (None, true) if entry.kind == "guard" => {
+            suppress(finding, format!("no reason given ({at})"));
+            Some(format!("{}/{}", owner.id, entry.rule_id))
+        }
+        (None, true) => {
+            finding.message.push_str(&format!(
+                " (inline suppression in {at} ignored: it gives no reason; add one)"
+            ));
+            None
+        }
         (Some(reason), true) => {
-            finding.status = Status::Suppressed;
-            finding.suppression = Some(Suppression::Inline {
-                kind: entry.kind.to_owned(),
-                reason: reason.clone(),
-            });
+            suppress(finding, reason.clone());
+            None
         }
     }
 }
