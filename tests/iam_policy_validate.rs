@@ -128,6 +128,49 @@ fn with_credentials_the_account_comes_from_sts() {
 }
 
 #[test]
+fn cloudformation_semantics_foreach_rules_names_default_key_policy_and_attributes() {
+    let out = parse(&[
+        "--template-path",
+        "fixtures/iam/language-extensions.yaml",
+        "--region",
+        "eu-west-1",
+        "--account-id",
+        "111122223333",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    let roles: Vec<&str> = doc["Roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["RoleName"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["ordersWorker", "refundsWorker"], "one role per item");
+    let statements = &doc["Roles"][1]["Policies"][0]["Policy"]["Statement"];
+    // The table is named by its TableName (the parameter's Default), as CloudFormation does.
+    assert_eq!(
+        statements[0]["Resource"],
+        "arn:aws:dynamodb:eu-west-1:111122223333:table/invoices"
+    );
+    assert_eq!(
+        statements[1]["Resource"],
+        "arn:aws:sqs:eu-west-1:111122223333:refunds"
+    );
+    assert_eq!(
+        statements[2]["Resource"],
+        "arn:aws:rds-db:eu-west-1:111122223333:dbuser:{{GetAtt:Database.DbiResourceId}}/app"
+    );
+    assert!(stderr(&out).contains("set by AWS when Database is created"));
+    let key = &doc["Resources"][0];
+    assert_eq!(key["ResourceType"], "AWS::KMS::Key");
+    assert_eq!(
+        key["Policy"]["Policy"]["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::111122223333:root",
+        "KMS's default key policy"
+    );
+}
+
+#[test]
 fn bad_input_is_exit_2_naming_file_line_and_what_to_do() {
     let dir = report_dir("iam-policy-validate-bad-input");
     let write = |name: &str, text: &str| {
@@ -156,7 +199,12 @@ fn bad_input_is_exit_2_naming_file_line_and_what_to_do() {
             "x".repeat(1_100_000)
         ),
     );
-    let cases: [(&str, &str); 6] = [
+    let rain = write(
+        "rain.yaml",
+        "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code:\n        ZipFile: !Rain::Embed handler.py\n",
+    );
+    let cases: [(&str, &str); 7] = [
+        (&rain, "run `rain pkg` first"),
         (&circular, "circular reference"),
         (&no_value, "--parameters Env=VALUE"),
         (&not_a_map, "must be a policy document"),

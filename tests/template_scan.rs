@@ -497,3 +497,20 @@ fn a_bad_user_rules_file_is_reported_by_name_and_the_others_still_run() {
         .contains("comments.guard holds only comments"));
     assert!(stderr(&out).contains("bad.guard"), "{}", stderr(&out));
 }
+
+#[test]
+fn rules_section_functions_and_read_only_attributes_are_valid_cloudformation() {
+    let out = run(
+        "template-scan",
+        &["fixtures/iam/language-extensions.yaml", "--output", "json"],
+    );
+    let findings = json_findings(&out);
+    assert!(
+        findings.iter().all(|f| f["status"] != "error"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f["location"]["resource"] == "ordersWorker"));
+}

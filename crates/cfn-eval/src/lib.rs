@@ -12,6 +12,7 @@ pub mod arns;
 pub mod effective;
 pub mod language_extensions;
 pub mod property_types;
+pub mod resource_facts;
 pub mod sam_globals;
 
 use std::cell::RefCell;
@@ -99,29 +100,9 @@ const INTRINSICS: [&str; 19] = [
     "Fn::Transform",
 ];
 
-/// Resource types whose `Ref` is a name property when it is set (else the logical id).
-const NAME_HINTS: [(&str, &str); 14] = [
-    ("AWS::S3::Bucket", "BucketName"),
-    ("AWS::Lambda::Function", "FunctionName"),
-    ("AWS::IAM::Role", "RoleName"),
-    ("AWS::IAM::User", "UserName"),
-    ("AWS::IAM::Group", "GroupName"),
-    ("AWS::SQS::Queue", "QueueName"),
-    ("AWS::SSM::Parameter", "Name"),
-    ("AWS::Backup::BackupVault", "BackupVaultName"),
-    ("AWS::S3Tables::TableBucket", "TableBucketName"),
-    ("AWS::ApiGateway::RestApi", "Name"),
-    ("AWS::CloudTrail::EventDataStore", "Name"),
-    ("AWS::CloudTrail::Dashboard", "Name"),
-    ("AWS::S3Express::AccessPoint", "Name"),
-    ("AWS::CodeArtifact::Domain", "DomainName"),
-];
-
+/// The property that names a resource of a type, when the schemas give one.
 fn name_hint(resource_type: &str) -> Option<&'static str> {
-    NAME_HINTS
-        .iter()
-        .find(|(t, _)| *t == resource_type)
-        .map(|(_, p)| *p)
+    resource_facts::name_property(resource_type)
 }
 
 /// The path being evaluated, for errors, and the resource properties being followed, for
@@ -933,12 +914,25 @@ impl<'t> Evaluator<'t> {
             }
             return Ok(value);
         }
+        // An attribute the resource gets when it is created (an endpoint, a generated id):
+        // only AWS knows it, as for an export's value.
+        if resource_facts::has_attribute(&resource_type, attribute) {
+            let placeholder = format!("{{{{GetAtt:{logical}.{attribute}}}}}");
+            self.notices.borrow_mut().insert(format!(
+                "Fn::GetAtt {logical}.{attribute} at {}: set by AWS when {logical} is created; evaluated as the placeholder \"{placeholder}\"",
+                trail.shown()
+            ));
+            return Ok(Json::String(placeholder));
+        }
+        let known = if resource_facts::knows(&resource_type) {
+            format!("{resource_type} has no attribute {attribute} in its CloudFormation schema")
+        } else {
+            format!("{resource_type} is not a type the CloudFormation schemas know")
+        };
         Err(self.error(
             pos,
             trail,
-            format!(
-                "Fn::GetAtt {logical}.{attribute} cannot be evaluated offline ({resource_type} has no ARN pattern for it and no such property)"
-            ),
+            format!("Fn::GetAtt {logical}.{attribute}: {known}; check the attribute's name"),
         ))
     }
 

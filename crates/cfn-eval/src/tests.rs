@@ -175,3 +175,89 @@ fn malformed_sub_is_an_error() {
         assert!(err.message.contains("Fn::Sub"), "{k}: {err}");
     }
 }
+
+#[test]
+fn ref_to_a_resource_is_its_name_property_as_cloudformation_returns_it() {
+    let t = concat!(
+        "Parameters:\n",
+        "  TableName: {Type: String, Default: invoices}\n",
+        "Resources:\n",
+        "  Invoices:\n",
+        "    Type: AWS::DynamoDB::Table\n",
+        "    Properties:\n",
+        "      TableName: !Ref TableName\n",
+        "  Unnamed:\n",
+        "    Type: AWS::DynamoDB::Table\n",
+        "  P:\n",
+        "    Type: AWS::IAM::Policy\n",
+        "    Properties:\n",
+        "      A: !GetAtt Invoices.Arn\n",
+        "      B: !Sub 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Invoices}'\n",
+        "      C: !GetAtt Unnamed.Arn\n",
+    );
+    let at = |k: &str| eval_in(t, &["Resources", "P", "Properties", k], &[]).unwrap();
+    assert_eq!(
+        at("A"),
+        Some(Json::String(
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/invoices".into()
+        ))
+    );
+    assert_eq!(
+        at("B"),
+        Some(Json::String(
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/invoices".into()
+        ))
+    );
+    assert_eq!(
+        at("C"),
+        Some(Json::String(
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/Unnamed".into()
+        ))
+    );
+}
+
+#[test]
+fn a_name_that_refers_to_its_own_resource_is_a_circular_reference() {
+    let t = concat!(
+        "Resources:\n",
+        "  Table:\n",
+        "    Type: AWS::DynamoDB::Table\n",
+        "    Properties:\n",
+        "      TableName: !Sub '${Table}-v2'\n",
+        "  P:\n",
+        "    Type: AWS::IAM::Policy\n",
+        "    Properties:\n",
+        "      A: !GetAtt Table.Arn\n",
+    );
+    let err = eval_in(t, &["Resources", "P", "Properties", "A"], &[]).unwrap_err();
+    assert!(
+        err.message
+            .contains("circular reference: Table.TableName -> Table.TableName"),
+        "{err}"
+    );
+    assert_eq!(err.line, 5);
+}
+
+#[test]
+fn attributes_set_at_creation_are_placeholders_and_unknown_ones_are_errors() {
+    let t = concat!(
+        "Resources:\n",
+        "  Db:\n",
+        "    Type: AWS::RDS::DBInstance\n",
+        "  P:\n",
+        "    Type: AWS::IAM::Policy\n",
+        "    Properties:\n",
+        "      A: !GetAtt Db.Endpoint.Address\n",
+        "      B: !GetAtt Db.Endpiont.Address\n",
+    );
+    assert_eq!(
+        eval_in(t, &["Resources", "P", "Properties", "A"], &[]).unwrap(),
+        Some(Json::String("{{GetAtt:Db.Endpoint.Address}}".into()))
+    );
+    let err = eval_in(t, &["Resources", "P", "Properties", "B"], &[]).unwrap_err();
+    assert!(
+        err.message
+            .contains("AWS::RDS::DBInstance has no attribute Endpiont.Address"),
+        "{err}"
+    );
+}

@@ -63,6 +63,28 @@ pub fn long_form(tag: &str) -> Option<&'static str> {
         .map(|(_, long)| *long)
 }
 
+/// A pre-processor's directive written in long form (JSON: `{"Rain::Module": "vpc.yml"}`),
+/// which only that tool understands.
+fn preprocessor_directive(node: &Node) -> Option<(Pos, String)> {
+    match &node.value {
+        Value::Seq(items) => items.iter().find_map(preprocessor_directive),
+        Value::Map(entries) => {
+            if let [entry] = entries.as_slice() {
+                if let Some((_, command)) =
+                    PREPROCESSORS.iter().find(|(p, _)| entry.key.starts_with(p))
+                {
+                    return Some((
+                        entry.key_pos,
+                        format!("`{}` is a directive of `{command}`, not CloudFormation: run `{command}` first and check the template it writes", entry.key),
+                    ));
+                }
+            }
+            entries.iter().find_map(|e| preprocessor_directive(&e.value))
+        }
+        _ => None,
+    }
+}
+
 /// Rewrites short-form tags into long-form mappings, in place, keeping positions.
 fn expand_short_forms(node: &mut Node) -> Result<(), (Pos, String)> {
     match &mut node.value {
@@ -85,7 +107,7 @@ fn expand_short_forms(node: &mut Node) -> Result<(), (Pos, String)> {
         if let Some((_, command)) = PREPROCESSORS.iter().find(|(p, _)| tag.starts_with(p)) {
             return Err((
                 node.pos,
-                format!("`!{tag}` is a directive of `{command}`, not CloudFormation: run `{command}` first and scan the template it writes"),
+                format!("`!{tag}` is a directive of `{command}`, not CloudFormation: run `{command}` first and check the template it writes"),
             ));
         }
         return Err((
@@ -137,6 +159,9 @@ pub fn load(file: &str, text: &str, limits: Limits) -> Result<Node, LoadError> {
         .map_err(|e| fail(e.line, e.column, e.message, e.kind))?;
     expand_short_forms(&mut root)
         .map_err(|(pos, message)| fail(pos.line, pos.column, message, ErrorKind::Malformed))?;
+    if let Some((pos, message)) = preprocessor_directive(&root) {
+        return Err(fail(pos.line, pos.column, message, ErrorKind::Malformed));
+    }
     Ok(root)
 }
 
@@ -266,6 +291,13 @@ mod tests {
         assert!(e.message.contains("unknown tag `!Reff`"), "{e}");
         let e = yaml("Resources:\n  B:\n    Properties:\n      Code: !Rain::Embed app.py\n").unwrap_err();
         assert!(e.message.contains("a directive of `rain pkg`"), "{e}");
+        let e = load(
+            "t.json",
+            r#"{"Resources": {"Network": {"Type": {"Rain::Module": "vpc.yml"}}}}"#,
+            Limits::default(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("`Rain::Module` is a directive of `rain pkg`"), "{e}");
         let e = yaml("a: 1\n---\nb: 2\n").unwrap_err();
         assert_eq!(e.kind, ErrorKind::SeveralDocuments);
         let e = yaml("Resources:\n  B:\n    Type: AWS::S3::Bucket\n   bad: [\n").unwrap_err();

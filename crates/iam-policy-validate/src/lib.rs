@@ -268,6 +268,49 @@ pub fn parameter_values(args: &TemplateArgs) -> Result<BTreeMap<String, Json>, S
     Ok(values)
 }
 
+/// The template in the form CloudFormation deploys, before any policy is read: SAM's
+/// `Globals` merged into its resources, and `Fn::ForEach` of the `AWS::LanguageExtensions`
+/// transform expanded, each loop's collection evaluated like any other value (a parameter
+/// without a value is an error that says to pass it).
+fn deployed_form(
+    file: &str,
+    root: &cfn::Node,
+    account: &Account,
+    values: &BTreeMap<String, serde_json::Value>,
+) -> Result<cfn::Node, String> {
+    use cfn_eval::language_extensions::{self, Collection};
+    let root = cfn_eval::sam_globals::merge(root);
+    if !language_extensions::declared(&root) {
+        return Ok(root);
+    }
+    let evaluator = cfn_eval::Evaluator::new(file, &root, account, values, Options::default());
+    let collection = |node: &cfn::Node| -> Result<Collection, cfn_eval::EvalError> {
+        let value = evaluator.eval(node, "Fn::ForEach")?;
+        let items = value.as_ref().and_then(serde_json::Value::as_array);
+        let strings: Option<Vec<String>> = items.map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        });
+        match strings {
+            Some(strings) if items.is_some_and(|i| i.len() == strings.len()) => {
+                Ok(Collection::Items(strings))
+            }
+            _ => Err(cfn_eval::EvalError {
+                file: file.to_owned(),
+                line: node.pos.line,
+                column: node.pos.column,
+                path: "Fn::ForEach".into(),
+                message: "a Fn::ForEach collection must be a list of strings".into(),
+            }),
+        }
+    };
+    language_extensions::expand(file, &root, &collection)
+        .map(|(expanded, _)| expanded)
+        .map_err(|e| e.to_string())
+}
+
 /// A template read and extracted.
 pub struct Loaded {
     pub file: String,
@@ -293,6 +336,7 @@ pub fn load(
         .map_err(|e| StepError::Input(format!("{file}: cannot read the template: {e}")))?;
     let root = cfn::load(&file, &text, cfn::Limits::default())
         .map_err(|e| StepError::Input(e.to_string()))?;
+    let root = deployed_form(&file, &root, &account, &values).map_err(StepError::Input)?;
     let mut settings = Settings {
         options: Options {
             allow_dynamic_ref_without_version: args.allow_dynamic_ref_without_version,

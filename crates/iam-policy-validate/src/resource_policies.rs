@@ -36,6 +36,21 @@ fn origin_of(p: &Props<'_, '_>, resource_type: &str, property: &str) -> Origin {
     crate::extract::origin(p.logical, resource_type, p.resource, property)
 }
 
+/// The key policy KMS gives a key created without one.
+fn default_key_policy(account: &Account) -> Json {
+    json!({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:{}:iam::{}:root", account.partition, account.account_id)},
+            "Action": "kms:*",
+            "Resource": "*",
+        }],
+    })
+}
+
 /// A VPC-only access point keeps its VPC id as configuration.
 fn vpc_configuration(p: &Props<'_, '_>) -> Result<Map<String, Json>, EvalError> {
     let mut configuration = Map::new();
@@ -183,8 +198,12 @@ pub fn extract(
                 }
             }
             "AWS::KMS::Key" => {
-                p.require_properties()?;
-                let document = p.required_document("KeyPolicy")?;
+                // Without a KeyPolicy, KMS attaches its default key policy: the account may
+                // use and manage the key through IAM policies.
+                let document = match p.document("KeyPolicy")? {
+                    Some(document) => document,
+                    None => default_key_policy(account),
+                };
                 out.push(resource(
                     (*logical).to_owned(),
                     "AWS::KMS::Key",
