@@ -145,7 +145,11 @@ fn cloudformation_semantics_foreach_rules_names_default_key_policy_and_attribute
         .iter()
         .map(|r| r["RoleName"].as_str().unwrap())
         .collect();
-    assert_eq!(roles, ["ordersWorker", "refundsWorker"], "one role per item");
+    assert_eq!(
+        roles,
+        ["ordersWorker", "refundsWorker"],
+        "one role per item"
+    );
     let statements = &doc["Roles"][1]["Policies"][0]["Policy"]["Statement"];
     // The table is named by its TableName (the parameter's Default), as CloudFormation does.
     assert_eq!(

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Renders HTML reports in headless Chromium (Debian's chromium package), takes a screenshot of
 # each next to it (FILE.png), and one more with the "failed" filter chosen (FILE.failed.png),
-# and fails if a page logs anything to the console or no screenshot comes out.
+# and fails if a page logs anything to the console or no screenshot comes out. It also checks
+# that each page fits the window at 1280, 1024 and 800 pixels wide: a copy with a measuring
+# script (the reports themselves have none) must not be wider than the window.
 #
 #   tests/render-html.sh reports/report.html ...
 #
@@ -46,7 +48,31 @@ render() { # page.html screenshot.png
   echo "rendered $1 -> $2"
 }
 
+fits() { # page.html width
+  local copy="$profile/measure-$2.html" dom
+  sed 's#</body>#<script>document.title = "scroll=" + document.documentElement.scrollWidth + " inner=" + window.innerWidth;</script></body>#' \
+    "$1" >"$copy"
+  dom="$(timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile/data" --window-size="$2,1000" --dump-dom "file://$copy" 2>/dev/null)"
+  local title scroll inner
+  title="$(grep -o '<title>scroll=[0-9]* inner=[0-9]*</title>' <<<"$dom" || true)"
+  scroll="$(sed -E 's/.*scroll=([0-9]+).*/\1/' <<<"$title")"
+  inner="$(sed -E 's/.*inner=([0-9]+).*/\1/' <<<"$title")"
+  if [[ -z "$title" ]]; then
+    echo "could not measure $1 at $2 px" >&2
+    return 1
+  fi
+  if ((scroll > inner)); then
+    echo "$1 is $scroll px wide in a $inner px window: long words or tables overflow" >&2
+    return 1
+  fi
+}
+
 for page in "$@"; do
+  for width in 1280 1024 800; do
+    fits "$page" "$width"
+  done
   render "$page" "$page.png"
   # The same page with the "failed" filter chosen: pure CSS, no script.
   filtered="$profile/$(basename "$page")"

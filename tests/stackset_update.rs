@@ -106,6 +106,45 @@ fn a_parameter_change_updates_every_instance_and_a_second_run_does_nothing() {
     assert_eq!(junit.matches("<testcase").count(), 4, "{junit}");
 }
 
+/// `UsePreviousTemplate: true`: parameter values are compared using the deployed template's
+/// NoEcho flags, so an unchanged rerun starts no operation and shows real values.
+#[test]
+fn with_the_previous_template_an_unchanged_rerun_starts_nothing() {
+    let moto = Moto::start();
+    moto.boto3(SEED);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("previous.yaml");
+    std::fs::write(
+        &config,
+        "StackSetName: account-baseline\nUsePreviousTemplate: true\nParameters:\n  RetentionDays: 90\n  Team: platform\nRegions: [us-east-1, eu-west-1]\nDeploymentTargets: ['111111111111', '222222222222']\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let args = ["--config", config, "--poll-interval", "1s"];
+    let out = run_with_env("stackset-update", &args, &moto.env());
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("Parameters.RetentionDays: 30 -> 90"), "{log}");
+    assert!(
+        !log.contains("****"),
+        "nothing in the deployed template is NoEcho: {log}"
+    );
+    let operations = moto.boto3(STATE)["operations"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let again = run_with_env("stackset-update", &args, &moto.env());
+    let log = stderr(&again);
+    assert_eq!(again.status.code(), Some(0), "{log}");
+    assert!(log.contains("nothing to change"), "{log}");
+    assert_eq!(
+        moto.boto3(STATE)["operations"]
+            .as_array()
+            .map_or(0, Vec::len),
+        operations,
+        "no second operation"
+    );
+}
+
 #[test]
 fn dry_run_shows_the_difference_and_starts_nothing() {
     let moto = Moto::start();

@@ -359,7 +359,10 @@ fn outcomes(findings: &[Value]) -> BTreeSet<(String, String, String, u64)> {
             (
                 f["status"].as_str().unwrap_or_default().to_owned(),
                 f["rule_id"].as_str().unwrap_or_default().to_owned(),
-                f["location"]["resource"].as_str().unwrap_or_default().to_owned(),
+                f["location"]["resource"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 f["location"]["line"].as_u64().unwrap_or_default(),
             )
         })
@@ -385,8 +388,18 @@ fn foreach_templates_are_expanded_and_every_copy_is_scanned() {
         outcomes(&findings),
         owned(&[
             ("failed", "SQS_QUEUE_ENCRYPTED", "RefundsQueue", 19),
-            ("failed", "EC2_SG_NO_SSH_FROM_INTERNET", "AdminIngress22", 32),
-            ("failed", "EC2_SG_NO_RDP_FROM_INTERNET", "AdminIngress3389", 32),
+            (
+                "failed",
+                "EC2_SG_NO_SSH_FROM_INTERNET",
+                "AdminIngress22",
+                32
+            ),
+            (
+                "failed",
+                "EC2_SG_NO_RDP_FROM_INTERNET",
+                "AdminIngress3389",
+                32
+            ),
         ])
     );
     let passed_queues: BTreeSet<&str> = findings
@@ -401,7 +414,11 @@ fn foreach_templates_are_expanded_and_every_copy_is_scanned() {
 fn policies_in_fn_if_are_judged_by_their_branches() {
     let out = run(
         "template-scan",
-        &["fixtures/accuracy/policies-in-conditions.yaml", "--output", "json"],
+        &[
+            "fixtures/accuracy/policies-in-conditions.yaml",
+            "--output",
+            "json",
+        ],
     );
     let findings = json_findings(&out);
     assert_eq!(
@@ -459,7 +476,11 @@ fn registry_style_suppressions_are_honoured_with_a_notice() {
 #[test]
 fn a_bad_user_rules_file_is_reported_by_name_and_the_others_still_run() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.guard"), "rule BAD { Resources.*.Type == }\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.guard"),
+        "rule BAD { Resources.*.Type == }\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("comments.guard"),
         "## Config Rule Name : a rule that cannot be written for templates\n",
@@ -486,8 +507,14 @@ fn a_bad_user_rules_file_is_reported_by_name_and_the_others_still_run() {
     let report = stdout_json(&out);
     let findings = report["findings"].as_array().unwrap();
     let error = findings.iter().find(|f| f["status"] == "error").unwrap();
-    assert!(error["location"]["file"].as_str().unwrap().ends_with("bad.guard"));
-    assert!(error["message"].as_str().unwrap().contains("not valid Guard DSL"));
+    assert!(error["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("bad.guard"));
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("not valid Guard DSL"));
     assert!(findings
         .iter()
         .any(|f| f["rule_id"] == "TWO_SPACES_IN_THE_NAME" && f["status"] != "error"));
@@ -513,4 +540,23 @@ fn rules_section_functions_and_read_only_attributes_are_valid_cloudformation() {
     assert!(findings
         .iter()
         .any(|f| f["location"]["resource"] == "ordersWorker"));
+}
+
+/// The HTML report of a template with very long names: CI renders it in Chromium and checks
+/// that the page fits windows of 1280, 1024 and 800 pixels (tests/render-html.sh).
+#[test]
+fn long_names_are_reported_in_every_format() {
+    let dir = report_dir("long-names");
+    let out = run(
+        "template-scan",
+        &[
+            "fixtures/accuracy/long-names.yaml",
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("overflow-wrap:anywhere"));
+    assert!(html.contains("OrdersServiceProductionEuWest1CustomerFacing"));
 }

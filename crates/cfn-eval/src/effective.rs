@@ -150,7 +150,10 @@ impl<'t> Resolver<'t> {
             }
         }
         let mut out = resource.clone();
-        let resource_type = resource.get("Type").and_then(Node::as_str).map(str::to_owned);
+        let resource_type = resource
+            .get("Type")
+            .and_then(Node::as_str)
+            .map(str::to_owned);
         if let Value::Map(entries) = &mut out.value {
             let mut kept = Vec::with_capacity(entries.len());
             for mut entry in std::mem::take(entries) {
@@ -476,7 +479,10 @@ impl<'t> Resolver<'t> {
 /// commas, numbers as the strings `Ref` returns. SSM parameter types hold the name of a
 /// parameter whose value only AWS knows.
 fn parameter_value(name: &str, declared: &Node, values: &BTreeMap<String, Json>) -> Option<Node> {
-    let type_name = declared.get("Type").and_then(Node::as_str).unwrap_or("String");
+    let type_name = declared
+        .get("Type")
+        .and_then(Node::as_str)
+        .unwrap_or("String");
     let given = values.get(name);
     if type_name.starts_with("AWS::SSM::Parameter::Value") && given.is_none() {
         return None;
@@ -538,7 +544,11 @@ fn call(pos: Pos, function: &str, argument: Node) -> Node {
 }
 
 fn no_value(pos: Pos) -> Node {
-    call(pos, "Ref", Node::new(Value::String("AWS::NoValue".into()), pos))
+    call(
+        pos,
+        "Ref",
+        Node::new(Value::String("AWS::NoValue".into()), pos),
+    )
 }
 
 /// A copy of a value (a parameter's, a mapping's) placed where it is used, so findings
@@ -690,7 +700,10 @@ mod tests {
             Json::String("Both".into())
         );
         assert_eq!(group["Tags"][0]["Value"], serde_json::json!({"Ref": "Ami"}));
-        assert_eq!(group["Tags"][1]["Value"], serde_json::json!({"Ref": "KeyName"}));
+        assert_eq!(
+            group["Tags"][1]["Value"],
+            serde_json::json!({"Ref": "KeyName"})
+        );
         // Or with one true side is true whatever the other is.
         assert_eq!(group["Tags"][2]["Value"], Json::String("a".into()));
         assert_eq!(props(&e, "NotProd"), serde_json::json!({"DelaySeconds": 5}));
@@ -702,7 +715,14 @@ mod tests {
         // The value of a parameter is placed where it is used.
         let cidr = e
             .root
-            .pointer(&["Resources", "Group", "Properties", "SecurityGroupIngress", "0", "CidrIp"])
+            .pointer(&[
+                "Resources",
+                "Group",
+                "Properties",
+                "SecurityGroupIngress",
+                "0",
+                "CidrIp",
+            ])
             .unwrap();
         assert_eq!(cidr.pos.line, 23);
     }
@@ -715,7 +735,10 @@ mod tests {
         assert!(yes.root.pointer(&["Resources", "Dev"]).is_some());
         let no = effective_of(SG, Assume::False);
         assert_eq!(
-            props(&no, "Group")["SecurityGroupIngress"].as_array().unwrap().len(),
+            props(&no, "Group")["SecurityGroupIngress"]
+                .as_array()
+                .unwrap()
+                .len(),
             1
         );
         assert!(no.root.pointer(&["Resources", "Dev"]).is_none());

@@ -136,11 +136,8 @@ impl Expander<'_> {
     /// The fragment of one loop, once per item of its collection.
     fn one_loop(&mut self, name: &str, entry: &Entry, path: &str) -> Result<Vec<Entry>, EvalError> {
         let at = format!("{path}.{}", entry.key);
-        let shape = || {
-            format!(
-                "{PREFIX}{name} takes [Identifier, Collection, {{OutputKey: OutputValue}}]"
-            )
-        };
+        let shape =
+            || format!("{PREFIX}{name} takes [Identifier, Collection, {{OutputKey: OutputValue}}]");
         let items = match entry.value.as_seq() {
             Some(items) if items.len() == 3 => items,
             _ => return Err(self.error(entry.value.pos, &at, shape())),
@@ -152,36 +149,37 @@ impl Expander<'_> {
         let fragment = items[2]
             .as_map()
             .ok_or_else(|| self.error(items[2].pos, &at, shape()))?;
-        let values = match &items[1].value {
-            Value::Seq(list) => {
-                let mut values = Vec::with_capacity(list.len());
-                for item in list {
-                    match &item.value {
-                        Value::String(s) => values.push(s.clone()),
-                        Value::Int(i) => values.push(i.to_string()),
-                        _ => {
-                            return Err(self.error(
+        let values =
+            match &items[1].value {
+                Value::Seq(list) => {
+                    let mut values = Vec::with_capacity(list.len());
+                    for item in list {
+                        match &item.value {
+                            Value::String(s) => values.push(s.clone()),
+                            Value::Int(i) => values.push(i.to_string()),
+                            _ => return Err(self.error(
                                 item.pos,
                                 &at,
-                                format!("the collection of {PREFIX}{name} must be a list of strings"),
-                            ))
+                                format!(
+                                    "the collection of {PREFIX}{name} must be a list of strings"
+                                ),
+                            )),
                         }
                     }
+                    values
                 }
-                values
-            }
-            _ => match (self.collection)(&items[1])? {
-                Collection::Items(values) => values,
-                Collection::Unknown(reason) => {
-                    self.expansion.placeholders.push((
-                        format!("{PREFIX}{name}"),
-                        entry.key_pos.line,
-                        reason,
-                    ));
-                    vec![identifier.to_owned()]
-                }
-            },
-        };
+                _ => match (self.collection)(&items[1])? {
+                    Collection::Items(values) => values,
+                    Collection::Unknown(reason) => {
+                        self.expansion.placeholders.push((
+                            format!("{PREFIX}{name}"),
+                            entry.key_pos.line,
+                            reason,
+                        ));
+                        vec![identifier.to_owned()]
+                    }
+                },
+            };
         let mut copies = Vec::with_capacity(values.len() * fragment.len());
         for value in &values {
             for part in fragment {
@@ -241,7 +239,10 @@ fn substitute(text: &str, identifier: &str, value: &str) -> String {
     if !text.contains('{') {
         return text.to_owned();
     }
-    let alphanumeric: String = value.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let alphanumeric: String = value
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     text.replace(&format!("${{{identifier}}}"), value)
         .replace(&format!("&{{{identifier}}}"), &alphanumeric)
 }
@@ -311,7 +312,11 @@ mod tests {
         let resources = out.get("Resources").unwrap().as_map().unwrap();
         let keys: Vec<&str> = resources.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["TopicOrders", "TopicRefundRequests", "Plain"]);
-        let second = out.get("Resources").unwrap().get("TopicRefundRequests").unwrap();
+        let second = out
+            .get("Resources")
+            .unwrap()
+            .get("TopicRefundRequests")
+            .unwrap();
         assert_eq!(
             second.get("Properties").unwrap().to_json(),
             serde_json::json!({"TopicName": "Refund-Requests", "DisplayName": {"Fn::Sub": "Refund-Requests topic"}})
@@ -354,7 +359,10 @@ mod tests {
         assert!(resources.get("EnvaBucket").is_some());
         assert!(resources.get("EnvbBucket").is_some());
         assert_eq!(
-            resources.pointer(&["Group", "Properties", "Description22"]).unwrap().as_str(),
+            resources
+                .pointer(&["Group", "Properties", "Description22"])
+                .unwrap()
+                .as_str(),
             Some("22")
         );
     }
@@ -370,7 +378,11 @@ mod tests {
             "    - 'Topic${X}': {Type: AWS::SNS::Topic}\n",
         ));
         let err = expand("t.yaml", &root, &unknown).unwrap_err();
-        assert!(err.message.contains("`TopicA` is defined twice (first at line 2)"), "{err}");
+        assert!(
+            err.message
+                .contains("`TopicA` is defined twice (first at line 2)"),
+            "{err}"
+        );
         assert_eq!(err.line, 6);
     }
 }

@@ -117,14 +117,19 @@ mod tests {
         )
         .unwrap();
         let out = merge(&root);
-        let own = out.pointer(&["Resources", "Own", "Properties"]).unwrap().to_json();
+        let own = out
+            .pointer(&["Resources", "Own", "Properties"])
+            .unwrap()
+            .to_json();
         assert_eq!(own["Runtime"], "python3.13");
         assert_eq!(
             own["Environment"]["Variables"],
             serde_json::json!({"LEVEL": "debug", "STAGE": "prod"})
         );
         assert_eq!(own["Layers"].as_array().unwrap().len(), 2);
-        let bare = out.pointer(&["Resources", "Bare", "Properties", "Runtime"]).unwrap();
+        let bare = out
+            .pointer(&["Resources", "Bare", "Properties", "Runtime"])
+            .unwrap();
         assert_eq!((bare.as_str(), bare.pos.line), (Some("python3.9"), 4));
         assert!(out.pointer(&["Resources", "Table", "Properties"]).is_none());
     }

@@ -79,7 +79,9 @@ fn preprocessor_directive(node: &Node) -> Option<(Pos, String)> {
                     ));
                 }
             }
-            entries.iter().find_map(|e| preprocessor_directive(&e.value))
+            entries
+                .iter()
+                .find_map(|e| preprocessor_directive(&e.value))
         }
         _ => None,
     }
@@ -289,7 +291,8 @@ mod tests {
         let e = yaml("Resources:\n  B:\n    Type: !Reff x\n").unwrap_err();
         assert_eq!((e.line, e.column), (3, 11));
         assert!(e.message.contains("unknown tag `!Reff`"), "{e}");
-        let e = yaml("Resources:\n  B:\n    Properties:\n      Code: !Rain::Embed app.py\n").unwrap_err();
+        let e = yaml("Resources:\n  B:\n    Properties:\n      Code: !Rain::Embed app.py\n")
+            .unwrap_err();
         assert!(e.message.contains("a directive of `rain pkg`"), "{e}");
         let e = load(
             "t.json",
@@ -297,7 +300,11 @@ mod tests {
             Limits::default(),
         )
         .unwrap_err();
-        assert!(e.message.contains("`Rain::Module` is a directive of `rain pkg`"), "{e}");
+        assert!(
+            e.message
+                .contains("`Rain::Module` is a directive of `rain pkg`"),
+            "{e}"
+        );
         let e = yaml("a: 1\n---\nb: 2\n").unwrap_err();
         assert_eq!(e.kind, ErrorKind::SeveralDocuments);
         let e = yaml("Resources:\n  B:\n    Type: AWS::S3::Bucket\n   bad: [\n").unwrap_err();
@@ -309,7 +316,9 @@ mod tests {
     fn rules_section_functions_have_short_forms() {
         let root = yaml("Rules:\n  R:\n    Assertions:\n      - Assert: !EachMemberIn [!ValueOfAll ['AWS::EC2::Subnet::Id', VpcId], !RefAll 'AWS::EC2::VPC::Id']\n      - Assert: !Contains [[a], !ValueOf [P, Tags]]\n").unwrap();
         assert_eq!(
-            root.pointer(&["Rules", "R", "Assertions", "0", "Assert"]).unwrap().to_json(),
+            root.pointer(&["Rules", "R", "Assertions", "0", "Assert"])
+                .unwrap()
+                .to_json(),
             serde_json::json!({"Fn::EachMemberIn": [{"Fn::ValueOfAll": ["AWS::EC2::Subnet::Id", "VpcId"]}, {"Fn::RefAll": "AWS::EC2::VPC::Id"}]})
         );
     }

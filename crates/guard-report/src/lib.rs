@@ -423,7 +423,12 @@ mod tests {
     #[test]
     fn one_sentence_per_rule_and_resource() {
         let f = |custom: Option<&str>, detail: &str| {
-            Failure::new("R", String::new(), custom.map(str::to_owned), detail.to_owned())
+            Failure::new(
+                "R",
+                String::new(),
+                custom.map(str::to_owned),
+                detail.to_owned(),
+            )
         };
         assert_eq!(
             describe(&[
@@ -434,7 +439,10 @@ mod tests {
             "port 22 is open (`FromPort` is `22`, `ToPort` is `22`)"
         );
         assert_eq!(describe(&[f(None, "`B` is missing")]), "`B` is missing");
-        assert_eq!(missing("LoadBalancerAttributes. (filter-clauses).Value"), "`LoadBalancerAttributes` has no matching entry");
+        assert_eq!(
+            missing("LoadBalancerAttributes. (filter-clauses).Value"),
+            "`LoadBalancerAttributes` has no matching entry"
+        );
     }
 
     #[test]

@@ -155,14 +155,20 @@ impl Desired {
         self.lines.get(key).copied()
     }
 
-    /// Whether a parameter's value must never be printed.
-    pub fn is_secret(&self, parameter: &str) -> bool {
+    /// The parameters of the template the update deploys: the repository's, or with
+    /// `UsePreviousTemplate` the StackSet's current one (`deployed_body`, from
+    /// DescribeStackSet). None when the deployed template cannot be read, so nothing can be
+    /// known about its NoEcho parameters.
+    pub fn template_parameters(&self, deployed_body: &str) -> Option<Vec<TemplateParameter>> {
         match &self.template {
-            Template::File { parameters, .. } => {
-                parameters.iter().any(|p| p.name == parameter && p.no_echo)
-            }
-            // Without the template we cannot know: treat every value as secret.
-            Template::Previous => true,
+            Template::File { parameters, .. } => Some(parameters.clone()),
+            Template::Previous => cfn::load(
+                "deployed template",
+                deployed_body,
+                spanned::Limits::default(),
+            )
+            .ok()
+            .map(|root| declared_parameters(&root)),
         }
     }
 }
@@ -1041,32 +1047,40 @@ fn read_template(
         place: format!("{}:{}:{}", e.file, e.line, e.column),
         message: format!("{}; the template must be valid YAML or JSON", e.message),
     })?;
-    let mut parameters = Vec::new();
-    if let Some(entries) = root.get("Parameters").and_then(Node::as_map) {
-        for e in entries {
-            let no_echo = e.value.get("NoEcho").is_some_and(|n| {
-                matches!(&n.value, Value::Bool(true))
-                    || n.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
-            });
-            parameters.push(TemplateParameter {
-                name: e.key.clone(),
-                default: e.value.get("Default").map(|d| match &d.value {
-                    Value::Seq(items) => items
-                        .iter()
-                        .filter_map(scalar)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    _ => scalar(d).unwrap_or_default(),
-                }),
-                no_echo,
-            });
-        }
-    }
+    let parameters = declared_parameters(&root);
     Ok(Template::File {
         path: shown,
         body,
         parameters,
     })
+}
+
+/// The parameters a template declares, with their Default and NoEcho.
+pub fn declared_parameters(root: &Node) -> Vec<TemplateParameter> {
+    let mut parameters = Vec::new();
+    for e in root
+        .get("Parameters")
+        .and_then(Node::as_map)
+        .unwrap_or_default()
+    {
+        let no_echo = e.value.get("NoEcho").is_some_and(|n| {
+            matches!(&n.value, Value::Bool(true))
+                || n.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+        });
+        parameters.push(TemplateParameter {
+            name: e.key.clone(),
+            default: e.value.get("Default").map(|d| match &d.value {
+                Value::Seq(items) => items
+                    .iter()
+                    .filter_map(scalar)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => scalar(d).unwrap_or_default(),
+            }),
+            no_echo,
+        });
+    }
+    parameters
 }
 
 #[cfg(test)]

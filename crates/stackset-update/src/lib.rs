@@ -109,6 +109,20 @@ pub fn report_of(desired: &Desired, run: &Run, dry_run: bool) -> findings::Repor
             for op in &outcome.operations {
                 report::add_operation(&mut report, desired, op, &run.after);
             }
+            let places: Vec<plan::Place> = run
+                .plan
+                .targets
+                .iter()
+                .chain(&run.plan.missing)
+                .cloned()
+                .collect();
+            report::add_unreported(
+                &mut report,
+                desired,
+                &places,
+                &outcome.results(),
+                &run.after,
+            );
         }
         None if !dry_run => report::add_current(
             &mut report,

@@ -163,26 +163,33 @@ fn parameters(desired: &Desired, deployed: &Deployed, changes: &mut Vec<Change>)
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     };
+    let declared = desired.template_parameters(&deployed.template_body);
+    // Without the deployed template's declarations every value is treated as NoEcho.
+    let is_secret = |key: &str| {
+        declared
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|p| p.name == key && p.no_echo))
+    };
     let mut wanted: Vec<(String, String, bool)> = Vec::new();
     for (key, value) in &desired.parameters {
         if let ParameterValue::Value(v) = value {
             wanted.push((key.clone(), v.clone(), false));
         }
     }
-    if let Template::File { parameters, .. } = &desired.template {
-        for p in parameters {
-            if desired.parameters.iter().any(|(k, _)| *k == p.name) {
-                continue;
-            }
-            if let Some(default) = &p.default {
-                wanted.push((p.name.clone(), default.clone(), true));
-            }
+    for p in declared.iter().flatten() {
+        if desired.parameters.iter().any(|(k, _)| *k == p.name) {
+            continue;
         }
+        if let Some(default) = &p.default {
+            wanted.push((p.name.clone(), default.clone(), true));
+        }
+    }
+    if let (Template::File { .. }, Some(declared)) = (&desired.template, &declared) {
         for (key, value) in &deployed.parameters {
-            if !parameters.iter().any(|p| p.name == *key) {
+            if !declared.iter().any(|p| p.name == *key) {
                 changes.push(Change {
                     what: format!("Parameters.{key}"),
-                    from: if desired.is_secret(key) || value == MASK {
+                    from: if is_secret(key) || value == MASK {
                         MASK.into()
                     } else {
                         value.clone()
@@ -195,7 +202,7 @@ fn parameters(desired: &Desired, deployed: &Deployed, changes: &mut Vec<Change>)
     }
     for (key, value, is_default) in wanted {
         let from = deployed_value(&key);
-        let secret = desired.is_secret(&key) || from == Some(MASK);
+        let secret = is_secret(&key) || from == Some(MASK);
         let shown = |v: &str| {
             if secret {
                 MASK.to_owned()

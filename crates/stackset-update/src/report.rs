@@ -211,6 +211,56 @@ pub fn add_operation(
     }
 }
 
+/// Targeted instances that no operation result names: ListStackSetOperationResults can
+/// leave an instance out (moto gives none at all), so each is judged by ListStackInstances
+/// after the operations, and the report still has a case per targeted account and region.
+pub fn add_unreported(
+    report: &mut Report,
+    desired: &Desired,
+    places: &[Place],
+    reported: &[InstanceResult],
+    instances: &[Instance],
+) {
+    for (account, region) in places {
+        if reported
+            .iter()
+            .any(|r| &r.account == account && &r.region == region)
+        {
+            continue;
+        }
+        let instance = instances
+            .iter()
+            .find(|i| &i.account == account && &i.region == region);
+        let (status, message) = match instance {
+            Some(i) if i.status == "CURRENT" => (
+                Status::Passed,
+                format!("{account} {region}: CURRENT after the operation (it reported no result for this instance)"),
+            ),
+            Some(i) => (
+                Status::Failed,
+                format!(
+                    "{account} {region}: {} after the operation: {}",
+                    i.status,
+                    i.status_reason.as_deref().unwrap_or("no reason given")
+                ),
+            ),
+            None => (
+                Status::Failed,
+                format!("{account} {region}: no stack instance after the operation"),
+            ),
+        };
+        report.push(finding(
+            desired,
+            INSTANCE,
+            Severity::High,
+            status,
+            message,
+            instance_name(desired, account, region),
+            Some(target(account, region, instances)),
+        ));
+    }
+}
+
 /// With nothing to change: each targeted instance, as it is.
 pub fn add_current(
     report: &mut Report,

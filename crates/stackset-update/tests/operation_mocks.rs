@@ -257,6 +257,64 @@ async fn a_failed_operation_fails_the_gate_and_names_each_failed_instance() {
     );
 }
 
+/// ListStackSetOperationResults may name no instance at all (moto's answer): every targeted
+/// account and region still gets its test case, from ListStackInstances after the operation.
+#[tokio::test(start_paused = true)]
+async fn instances_the_operation_results_leave_out_are_reported_from_list_stack_instances() {
+    let d = desired();
+    let before = deployed();
+    let p = plan(&d, &before);
+    let update = mock!(Client::update_stack_set)
+        .then_output(|| UpdateStackSetOutput::builder().operation_id("op").build());
+    let describe = mock!(Client::describe_stack_set_operation)
+        .then_output(|| described(StackSetOperationStatus::Succeeded, None));
+    let empty = mock!(Client::list_stack_set_operation_results).then_output(|| {
+        ListStackSetOperationResultsOutput::builder()
+            .set_summaries(Some(Vec::new()))
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&no_operations(), &update, &describe, &empty]
+    );
+    let mut runner = Runner::new(&client, &d, settings(), Cancel::manual().1, &log);
+    let outcome = runner.apply(&p).await.expect("the calls succeed");
+    let mut after = before.instances.clone();
+    after[3].status = "OUTDATED".into();
+    after[3].status_reason = Some("User Initiated".into());
+    let run = Run {
+        deployed: before.clone(),
+        plan: p,
+        drift: None,
+        outcome: Some(outcome),
+        after,
+    };
+    let report = report_of(&d, &run, false);
+    let instances: Vec<(&str, Status)> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "STACK_INSTANCE")
+        .map(|f| (f.message.as_str(), f.status))
+        .collect();
+    assert_eq!(
+        instances.len(),
+        4,
+        "a case per account and region: {instances:#?}"
+    );
+    assert!(instances.contains(&(
+        "222222222222 us-east-1: OUTDATED after the operation: User Initiated",
+        Status::Failed
+    )));
+    assert_eq!(
+        instances
+            .iter()
+            .filter(|(_, s)| *s == Status::Passed)
+            .count(),
+        3
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn another_operation_in_progress_is_waited_for() {
     let d = desired();

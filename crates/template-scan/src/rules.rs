@@ -424,9 +424,20 @@ mod tests {
         for meta in set.rules.values() {
             for (tool, id) in &meta.aliases {
                 match known.get(&(tool.as_str(), id.as_str())) {
-                    None => problems.push(format!("{}: {tool} {id} is not an id of {tool}", meta.rule.id)),
-                    Some(types) if types != &["*"] && !types.iter().any(|t| meta.resource_types.iter().any(|r| r == t)) => {
-                        problems.push(format!("{}: {tool} {id} checks {types:?}, not {:?}", meta.rule.id, meta.resource_types))
+                    None => problems.push(format!(
+                        "{}: {tool} {id} is not an id of {tool}",
+                        meta.rule.id
+                    )),
+                    Some(types)
+                        if types != &["*"]
+                            && !types
+                                .iter()
+                                .any(|t| meta.resource_types.iter().any(|r| r == t)) =>
+                    {
+                        problems.push(format!(
+                            "{}: {tool} {id} checks {types:?}, not {:?}",
+                            meta.rule.id, meta.resource_types
+                        ))
                     }
                     Some(_) => {}
                 }
@@ -445,7 +456,11 @@ mod tests {
         set.add_user_file("c.guard".into(), "## Config Rule Name : x\n#\n".into())
             .unwrap();
         assert!(set.rules.is_empty());
-        assert!(set.notices[0].contains("holds only comments"), "{:?}", set.notices);
+        assert!(
+            set.notices[0].contains("holds only comments"),
+            "{:?}",
+            set.notices
+        );
     }
 
     #[test]

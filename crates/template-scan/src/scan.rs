@@ -96,12 +96,17 @@ fn template_views(file: &str, root: &Node) -> Result<(Vec<View>, Vec<String>), E
     let template = if language_extensions::declared(root) {
         let collection = |node: &Node| -> Result<Collection, EvalError> {
             let items = effective::resolve(root, &values, node)
-                .and_then(|n| n.as_seq().map(|i| i.iter().map(effective::known_scalar).collect()))
+                .and_then(|n| {
+                    n.as_seq()
+                        .map(|i| i.iter().map(effective::known_scalar).collect())
+                })
                 .flatten();
             Ok(match items {
                 Some(items) => Collection::Items(items),
                 None => Collection::Unknown(match node.get("Ref").and_then(Node::as_str) {
-                    Some(name) => format!("its collection is parameter {name}, which has no Default"),
+                    Some(name) => {
+                        format!("its collection is parameter {name}, which has no Default")
+                    }
                     None => "its collection cannot be evaluated offline".into(),
                 }),
             })
@@ -391,14 +396,20 @@ fn merge_views(views: &[View], per_view: Vec<Vec<Finding>>) -> Vec<Finding> {
 /// them.
 fn assumption(view: &View, resource: Option<&str>) -> Option<String> {
     let (value, conditions) = view.assumed.as_ref()?;
-    let names: Vec<&str> = conditions.get(resource?)?.iter().map(String::as_str).collect();
+    let names: Vec<&str> = conditions
+        .get(resource?)?
+        .iter()
+        .map(String::as_str)
+        .collect();
     let (last, rest) = names.split_last()?;
     let listed = if rest.is_empty() {
         format!("condition {last} is")
     } else {
         format!("conditions {} and {last} are", rest.join(", "))
     };
-    Some(format!("when {listed} {value}, which the template alone does not decide"))
+    Some(format!(
+        "when {listed} {value}, which the template alone does not decide"
+    ))
 }
 
 fn scan_error_rule() -> findings::Rule {
@@ -465,8 +476,7 @@ fn findings_of(
         if let Some(owner) = &owner {
             failed_pairs.insert((rule_id.clone(), owner.id.clone()));
             if doc.kind != DocumentKind::TerraformPlan {
-                if let Some(unexplained) = apply_inline(&mut finding, root, owner, meta, options)
-                {
+                if let Some(unexplained) = apply_inline(&mut finding, root, owner, meta, options) {
                     notices.push(unexplained);
                 }
             }

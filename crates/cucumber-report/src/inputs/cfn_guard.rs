@@ -45,8 +45,7 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
                     let first = failures.first().map(|f| f.path.as_str()).unwrap_or("");
                     let location = guard_report::location(&shown, root, owner.as_ref(), first);
                     let identity = guard_report::identity(&location, owner.as_ref());
-                    let message =
-                        guard_report::describe(&failures);
+                    let message = guard_report::describe(&failures);
                     located.push((rule, location, identity, message));
                 }
             }
@@ -74,8 +73,7 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
                         property_path: resource.as_ref().map(|r| format!("/Resources/{r}")),
                         ..Location::default()
                     };
-                    let message =
-                        guard_report::describe(&failures);
+                    let message = guard_report::describe(&failures);
                     located.push((rule, location, identity, message));
                 }
             }

@@ -97,13 +97,13 @@ fn filter_css() -> String {
     css
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#212121}\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#212121;max-width:100%;overflow-wrap:anywhere}\
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;word-break:break-all}\
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}\
-th{background:#f5f5f5}.sev{color:#fff;border-radius:3px;padding:0 .4rem;font-size:.8rem;font-weight:600}\
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;font-size:.9rem;overflow-wrap:anywhere}\
+th{background:#f5f5f5;overflow-wrap:normal;white-space:nowrap}.sev{color:#fff;border-radius:3px;padding:0 .4rem;font-size:.8rem;font-weight:600;white-space:nowrap}\
 .failed{background:#ffebee}.error{background:#fff3e0}.suppressed{background:#f3f3f3;color:#616161}.passed{color:#2e7d32}\
 .totals span{display:inline-block;margin-right:1.5rem;font-size:1.1rem}.bar{background:#c62828;height:.8rem;display:inline-block}\
-code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}.meta{color:#616161;font-size:.85rem}\
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;overflow-wrap:anywhere}.meta{color:#616161;font-size:.85rem}\
 .dot::before{content:\"\";display:inline-block;width:.7rem;height:.7rem;border-radius:50%;margin-right:.4rem}\
 .failed-dot::before{background:#c62828}.passed-dot::before{background:#2e7d32}.suppressed-dot::before{background:#9e9e9e}.error-dot::before{background:#ef6c00}\
 .charts{display:flex;flex-wrap:wrap;gap:2rem;align-items:flex-start}.charts h3{font-size:1rem;margin:.2rem 0}\
@@ -310,7 +310,8 @@ fn rule_table(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"bar\" style=\"width:{}px\"></span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(id),
+            // Long rule ids break after an underscore before they break anywhere.
+            esc(id).replace('_', "_<wbr>"),
             severity.map_or(String::new(), |s| format!("<span class=\"sev\" style=\"background:{}\">{}</span>", color(s), s)),
             esc(&rule.map_or(String::new(), |r| r.title.clone())),
             c[1],

@@ -64,8 +64,11 @@ fn a_complete_file_reads_with_every_value() {
     assert_eq!(d.preferences.failure_tolerance_percentage, Some(10));
     assert_eq!(d.preferences.max_concurrent_count, Some(2));
     assert_eq!(d.line_of("Regions"), Some(9));
-    assert!(d.is_secret("Token"));
-    assert!(!d.is_secret("RetentionDays"));
+    let declared = d.template_parameters("").expect("the file's parameters");
+    assert!(declared.iter().any(|p| p.name == "Token" && p.no_echo));
+    assert!(declared
+        .iter()
+        .any(|p| p.name == "RetentionDays" && !p.no_echo));
     match &d.template {
         Template::File { body, .. } => assert_eq!(body, TEMPLATE),
         Template::Previous => panic!("a template file was given"),

@@ -112,6 +112,29 @@ fn a_noecho_value_is_masked_and_always_sent() {
 }
 
 #[test]
+fn with_the_previous_template_only_its_noecho_parameters_are_masked() {
+    let d = desired(
+        "StackSetName: baseline\nUsePreviousTemplate: true\nParameters:\n  RetentionDays: 90\n  Token: {UsePreviousValue: true}\n",
+    );
+    // Unchanged: the deployed template says only Token is NoEcho, so RetentionDays and the
+    // default of Env are compared with the deployed values, and nothing is to change.
+    let p = plan(&d, &deployed("90"));
+    assert!(p.changes.is_empty(), "{p:?}");
+    assert!(!p.needs_update());
+    let p = plan(&d, &deployed("30"));
+    assert_eq!(p.changes.len(), 1, "{p:?}");
+    assert_eq!(
+        (p.changes[0].from.as_str(), p.changes[0].to.as_str()),
+        ("30", "90")
+    );
+    // A deployed template that cannot be read: every value is treated as NoEcho.
+    let mut unreadable = deployed("90");
+    unreadable.template_body = "{not: [valid".into();
+    let p = plan(&d, &unreadable);
+    assert!(p.changes.iter().all(|c| c.to.starts_with("****")), "{p:?}");
+}
+
+#[test]
 fn a_template_default_and_a_changed_template_are_shown() {
     let d = desired(CONFIG);
     let mut before = deployed("90");
