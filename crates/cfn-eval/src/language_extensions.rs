@@ -149,37 +149,38 @@ impl Expander<'_> {
         let fragment = items[2]
             .as_map()
             .ok_or_else(|| self.error(items[2].pos, &at, shape()))?;
-        let values =
-            match &items[1].value {
-                Value::Seq(list) => {
-                    let mut values = Vec::with_capacity(list.len());
-                    for item in list {
-                        match &item.value {
-                            Value::String(s) => values.push(s.clone()),
-                            Value::Int(i) => values.push(i.to_string()),
-                            _ => return Err(self.error(
+        let values = match &items[1].value {
+            Value::Seq(list) => {
+                let mut values = Vec::with_capacity(list.len());
+                for item in list {
+                    match &item.value {
+                        Value::String(s) => values.push(s.clone()),
+                        Value::Int(i) => values.push(i.to_string()),
+                        _ => {
+                            return Err(self.error(
                                 item.pos,
                                 &at,
                                 format!(
                                     "the collection of {PREFIX}{name} must be a list of strings"
                                 ),
-                            )),
+                            ))
                         }
                     }
-                    values
                 }
-                _ => match (self.collection)(&items[1])? {
-                    Collection::Items(values) => values,
-                    Collection::Unknown(reason) => {
-                        self.expansion.placeholders.push((
-                            format!("{PREFIX}{name}"),
-                            entry.key_pos.line,
-                            reason,
-                        ));
-                        vec![identifier.to_owned()]
-                    }
-                },
-            };
+                values
+            }
+            _ => match (self.collection)(&items[1])? {
+                Collection::Items(values) => values,
+                Collection::Unknown(reason) => {
+                    self.expansion.placeholders.push((
+                        format!("{PREFIX}{name}"),
+                        entry.key_pos.line,
+                        reason,
+                    ));
+                    vec![identifier.to_owned()]
+                }
+            },
+        };
         let mut copies = Vec::with_capacity(values.len() * fragment.len());
         for value in &values {
             for part in fragment {

@@ -51,7 +51,7 @@ def scan(paths):
 def aliases():
     """cfn_nag id -> our rule ids that name it as an alias, from the rule headers."""
     by_id = collections.defaultdict(set)
-    for path in glob.glob(os.path.join(ROOT, "crates/template-scan/rules/*/*.guard")):
+    for path in glob.glob(os.path.join(ROOT, "crates/rule-pack/rules/*/*.guard")):
         text = open(path).read()
         rule = re.search(r"^# id: (\S+)", text, re.M).group(1)
         found = re.search(r"^# aliases: (.*)$", text, re.M)

@@ -19,7 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
-RULES = os.path.join(HERE, "..", "rules")
+RULES = os.path.join(HERE, "..", "..", "rule-pack", "rules")
 
 
 def guard_rules_dir(tmp):

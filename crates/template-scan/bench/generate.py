@@ -13,7 +13,7 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RULES = os.path.join(HERE, "..", "rules")
+RULES = os.path.join(HERE, "..", "..", "rule-pack", "rules")
 
 
 def resource_blocks():

@@ -12,7 +12,7 @@ use template_scan::rules::{AppliesTo, RuleSet, BUILTIN_RULES};
 use template_scan::scan::{scan, Options};
 
 fn rules_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rule-pack/rules")
 }
 
 fn only(set: &RuleSet, path: &str, id: &str) -> RuleSet {

@@ -1,0 +1,321 @@
+//! The built-in rule pack: every `rules/<service>/<rule>.guard` file, compiled in, and the
+//! metadata its header declares. template-scan evaluates the rules; cucumber-report and the
+//! rule reference read their metadata (severity, remediation, aliases in other scanners), so
+//! the header is the one place a rule is described.
+//!
+//! A rule file starts with a header of `#` comments:
+//!
+//! ```text
+//! # id: S3_BUCKET_SSE_ENABLED
+//! # severity: HIGH
+//! # title: S3 bucket without default encryption
+//! # resource-types: AWS::S3::Bucket
+//! # references: NIST 800-53 SC-28, AWS Security Hub S3.4
+//! # aliases: cfn_nag W41, checkov CKV_AWS_19
+//! # url: https://docs.aws.amazon.com/...
+//! #
+//! # ## What it checks
+//! # ...
+//! # ## Why it matters
+//! # ...
+//! # ## Fix
+//! # ...
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use findings::{Rule, Severity};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// What a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppliesTo {
+    CloudFormation,
+    Terraform,
+    /// User rules: evaluated against every document.
+    Any,
+}
+
+/// Metadata of one rule, from its file's header (built-in) or its Guard name (user rules).
+#[derive(Debug, Clone)]
+pub struct RuleMeta {
+    pub rule: Rule,
+    pub resource_types: Vec<String>,
+    /// Equivalent ids in other tools (`cfn_nag W35`), whose inline suppressions also apply.
+    pub aliases: Vec<(String, String)>,
+    pub applies_to: AppliesTo,
+    /// The markdown sections of the header: What it checks, Why it matters, Fix.
+    pub doc: String,
+    pub source: String,
+}
+
+/// A rule file whose header cannot be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct RuleError {
+    pub file: String,
+    pub message: String,
+}
+
+/// One built-in rule: its file under `rules/`, the Guard source, and its metadata.
+#[derive(Debug, Clone)]
+pub struct BuiltinRule {
+    pub path: &'static str,
+    pub content: &'static str,
+    pub meta: RuleMeta,
+}
+
+/// The header's `key: value` lines and the markdown that follows.
+pub fn header(content: &str) -> (BTreeMap<String, String>, String) {
+    let mut fields = BTreeMap::new();
+    let mut doc = String::new();
+    let mut in_doc = false;
+    for line in content.lines() {
+        let Some(comment) = line.strip_prefix('#') else {
+            break;
+        };
+        let comment = comment.strip_prefix(' ').unwrap_or(comment);
+        if in_doc {
+            doc.push_str(comment);
+            doc.push('\n');
+        } else if comment.trim().is_empty() {
+            in_doc = true;
+        } else if let Some((k, v)) = comment.split_once(':') {
+            fields.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    (fields, doc.trim().to_owned())
+}
+
+/// The markdown section under `## name`.
+pub fn section<'a>(doc: &'a str, name: &str) -> &'a str {
+    let marker = format!("## {name}");
+    let Some(start) = doc.find(&marker) else {
+        return "";
+    };
+    let body = &doc[start + marker.len()..];
+    body[..body.find("\n## ").unwrap_or(body.len())].trim()
+}
+
+pub fn list(value: Option<&String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The names of the Guard rules a file defines (`rule NAME when ...` / `rule NAME {`; any
+/// whitespace after `rule`, as cfn-guard's grammar allows).
+pub fn guard_rule_names(content: &str) -> Vec<String> {
+    content
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("rule")?;
+            if !rest.starts_with([' ', '\t']) {
+                return None;
+            }
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
+pub fn builtin_meta(name: &str, content: &str) -> Result<RuleMeta, RuleError> {
+    let err = |message: String| RuleError {
+        file: name.to_owned(),
+        message,
+    };
+    let (fields, doc) = header(content);
+    let field = |k: &str| {
+        fields
+            .get(k)
+            .cloned()
+            .ok_or_else(|| err(format!("the header has no `{k}:` line")))
+    };
+    let id = field("id")?;
+    let severity = field("severity")?.parse::<Severity>().map_err(err)?;
+    let applies_to = match fields.get("applies-to").map(String::as_str) {
+        None | Some("cloudformation") => AppliesTo::CloudFormation,
+        Some("terraform") => AppliesTo::Terraform,
+        Some(other) => return Err(err(format!("unknown applies-to `{other}`"))),
+    };
+    let what = section(&doc, "What it checks");
+    let why = section(&doc, "Why it matters");
+    let fix = section(&doc, "Fix");
+    if what.is_empty() || why.is_empty() || fix.is_empty() {
+        return Err(err(
+            "the header needs the sections What it checks, Why it matters and Fix".into(),
+        ));
+    }
+    let remediation = fix
+        .lines()
+        .take_while(|l| !l.starts_with("```"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .to_owned();
+    Ok(RuleMeta {
+        rule: Rule {
+            id,
+            severity,
+            title: field("title")?,
+            description: format!("{} {}", what.replace('\n', " "), why.replace('\n', " ")),
+            remediation,
+            remediation_url: fields.get("url").cloned(),
+            compliance: list(fields.get("references")),
+        },
+        resource_types: list(fields.get("resource-types")),
+        aliases: list(fields.get("aliases"))
+            .into_iter()
+            .filter_map(|a| {
+                let (tool, id) = a.split_once(' ')?;
+                Some((tool.to_owned(), id.trim().to_owned()))
+            })
+            .collect(),
+        applies_to,
+        doc,
+        source: name.to_owned(),
+    })
+}
+
+/// Every built-in rule, in path order.
+pub fn builtin() -> Result<Vec<BuiltinRule>, RuleError> {
+    BUILTIN_RULES
+        .iter()
+        .map(|(path, content)| {
+            Ok(BuiltinRule {
+                path,
+                content,
+                meta: builtin_meta(&format!("builtin:{path}"), content)?,
+            })
+        })
+        .collect()
+}
+
+static BY_ALIAS: OnceLock<BTreeMap<(String, String), RuleMeta>> = OnceLock::new();
+
+/// The built-in rule that names `tool id` (`checkov CKV_AWS_20`) as an alias. Rules whose
+/// headers do not load are left out (a test keeps every header loadable).
+pub fn by_alias(tool: &str, id: &str) -> Option<&'static RuleMeta> {
+    BY_ALIAS
+        .get_or_init(|| {
+            let mut index = BTreeMap::new();
+            for rule in builtin().unwrap_or_default() {
+                for (alias_tool, alias_id) in &rule.meta.aliases {
+                    // The first rule (in path order) that names an id keeps it.
+                    index
+                        .entry((alias_tool.clone(), alias_id.clone()))
+                        .or_insert_with(|| rule.meta.clone());
+                }
+            }
+            index
+        })
+        .get(&(tool.to_owned(), id.to_owned()))
+}
+
+/// The rules as a markdown table, for the README.
+pub fn markdown_table<'a>(rules: impl IntoIterator<Item = &'a RuleMeta>) -> String {
+    let mut out = String::from(
+        "| id | severity | title | resource types | references |\n|---|---|---|---|---|\n",
+    );
+    for meta in rules {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            meta.rule.id,
+            meta.rule.severity,
+            meta.rule.title,
+            meta.resource_types.join(", "),
+            meta.rule.compliance.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_pack_loads_with_complete_headers() {
+        let rules = builtin().unwrap();
+        assert!(rules.len() >= 40, "{} rules", rules.len());
+        for (path, content) in BUILTIN_RULES {
+            let meta = builtin_meta(path, content).unwrap();
+            let names = guard_rule_names(content);
+            assert_eq!(
+                names,
+                std::slice::from_ref(&meta.rule.id),
+                "{path}: one rule, named as its id"
+            );
+            if meta.applies_to == AppliesTo::CloudFormation {
+                assert!(
+                    content.contains(&format!("SuppressedRules.* != \"{}\"", meta.rule.id)),
+                    "{path}: honour Metadata.guard.SuppressedRules like the registry's rules"
+                );
+            }
+            assert!(!meta.resource_types.is_empty(), "{path}: resource-types");
+            assert!(!meta.rule.compliance.is_empty(), "{path}: references");
+            assert!(
+                cfn_guard::commands::validate::parse_rules(content, path).is_ok(),
+                "{path}"
+            );
+        }
+    }
+
+    /// Every alias names a real id of that scanner (`data/scanner-ids.tsv`, generated from
+    /// checkov and cfn_nag by `scripts/generate-scanner-ids.py`) about resources this rule
+    /// checks too, so a suppression or a converted finding under that id means this rule.
+    #[test]
+    fn aliases_are_real_ids_about_the_same_resources() {
+        let table = include_str!("../data/scanner-ids.tsv");
+        let known: BTreeMap<(&str, &str), Vec<&str>> = table
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                Some(((f.next()?, f.next()?), f.next()?.split(',').collect()))
+            })
+            .collect();
+        let mut problems = Vec::new();
+        for meta in builtin().unwrap().iter().map(|r| &r.meta) {
+            for (tool, id) in &meta.aliases {
+                match known.get(&(tool.as_str(), id.as_str())) {
+                    None => problems.push(format!(
+                        "{}: {tool} {id} is not an id of {tool}",
+                        meta.rule.id
+                    )),
+                    Some(types)
+                        if types != &["*"]
+                            && !types
+                                .iter()
+                                .any(|t| meta.resource_types.iter().any(|r| r == t)) =>
+                    {
+                        problems.push(format!(
+                            "{}: {tool} {id} checks {types:?}, not {:?}",
+                            meta.rule.id, meta.resource_types
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn aliases_find_their_rule() {
+        let rule = by_alias("checkov", "CKV_AWS_20").expect("CKV_AWS_20 is an alias");
+        assert_eq!(rule.rule.id, "S3_BUCKET_NO_PUBLIC_ACL");
+        assert!(by_alias("checkov", "CKV_AWS_99999").is_none());
+    }
+}
