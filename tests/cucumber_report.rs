@@ -158,7 +158,8 @@ fn checkov_cfn_nag_and_sarif_merge_into_one_report_with_the_inputs_counts() {
         .iter()
         .find(|f| f["rule_id"] == "cfn_nag/F22")
         .unwrap();
-    assert_eq!(f22["severity"], "HIGH");
+    // F22 is an alias of RDS_INSTANCE_NOT_PUBLIC: it takes that rule's severity.
+    assert_eq!(f22["severity"], "CRITICAL");
     assert_eq!(f22["location"]["resource"], "OrdersDatabase");
     assert_eq!(f22["location"]["line"], 49);
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
@@ -212,7 +213,7 @@ fn files_that_are_not_what_they_claim_are_exit_2_with_the_reason() {
         ),
         (
             &["--from", "checkov", "fixtures/scanner-outputs/cfn_nag.json"],
-            "without `results`",
+            "the file is cfn_nag JSON, not checkov JSON",
         ),
         (&["fixtures/scanner-outputs/missing.json"], "cannot read"),
     ];

@@ -12,7 +12,7 @@ use clap::Parser;
 use findings::cli::ReportArgs;
 use findings::{Exit, Report, Status, StepStatus, Tool};
 
-use crate::inputs::{FormatName, Sink};
+use crate::inputs::{Detected, FormatName, Sink};
 use crate::severity::SeverityMap;
 
 /// An input that is unreadable or not what it claims to be: exit 2.
@@ -91,13 +91,20 @@ pub fn convert(
     let mut read = Vec::new();
     for path in paths {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
+        let raw = std::fs::read_to_string(path)
             .map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
-        let format = match from {
-            Some(f) => f,
+        let text = inputs::without_bom(&raw).to_owned();
+        let detected = match from {
+            // A file of another shape under --from is an error, not an empty report.
+            Some(format) => checked(&shown, &text, format)?,
             None => inputs::detect(&shown, &text)?,
         };
-        read.push((shown, text, format));
+        match detected {
+            Detected::Format(format) => read.push((shown, text, format)),
+            Detected::Empty => report.notices.push(format!(
+                "{shown}: an empty result, nothing found (the tool ran and reported no result)"
+            )),
+        }
     }
     // Cucumber first, so companion JUnit files find their scenarios.
     read.sort_by_key(|(_, _, f)| *f != FormatName::Cucumber);
@@ -115,11 +122,7 @@ pub fn convert(
                 )
             })
         };
-        let mut sink = Sink {
-            report,
-            severities,
-            added: 0,
-        };
+        let mut sink = Sink::new(report, severities);
         match format {
             FormatName::Cucumber => {
                 inputs::cucumber::convert(path, &json()?, &mut sink, &mut index)?
@@ -139,7 +142,7 @@ pub fn convert(
                 let companion = !cases.is_empty()
                     && cases
                         .iter()
-                        .all(|c| index.contains_key(&(c.suite.clone(), c.name.clone())));
+                        .all(|c| inputs::cucumber::scenario_of(&index, c).is_some());
                 if companion {
                     fill_messages(report, &index, &cases);
                     continue;
@@ -151,6 +154,46 @@ pub fn convert(
     Ok(())
 }
 
+/// The input read as `format` (`--from`): it must have that format's shape, or be an empty
+/// result.
+fn checked(path: &str, text: &str, format: FormatName) -> Result<Detected, InputError> {
+    let mismatch = |what: String| {
+        InputError::new(
+            path,
+            None,
+            format!("--from {format}: {what}; check the file, or leave out --from to recognise it"),
+        )
+    };
+    if format == FormatName::Junit {
+        return if text.trim_start().starts_with('<') {
+            Ok(Detected::Format(format))
+        } else {
+            Err(mismatch("the file is not XML".into()))
+        };
+    }
+    let json = if format == FormatName::CfnGuard && !text.trim_start().starts_with(['[', '{']) {
+        inputs::parse_yaml(path, text)?
+    } else {
+        serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+            InputError::new(
+                path,
+                Some(e.line() as u32),
+                format!("not valid JSON for {format}: {e}"),
+            )
+        })?
+    };
+    if inputs::is_empty_result(&json) {
+        return Ok(Detected::Empty);
+    }
+    if inputs::looks_like(format, &json) {
+        return Ok(Detected::Format(format));
+    }
+    Err(mismatch(match inputs::detect(path, text) {
+        Ok(Detected::Format(other)) => format!("the file is {other}, not {format}"),
+        _ => format!("the file does not have the shape of {format}"),
+    }))
+}
+
 /// Gives failed scenarios without an error message the failure text of their JUnit case.
 fn fill_messages(
     report: &mut Report,
@@ -158,10 +201,13 @@ fn fill_messages(
     cases: &[inputs::junit::Case],
 ) {
     for case in cases {
-        let inputs::junit::Outcome::Failed { message, text } = &case.outcome else {
+        let inputs::junit::Outcome::Failed(failures) = case.outcome() else {
             continue;
         };
-        let Some(id) = index.get(&(case.suite.clone(), case.name.clone())) else {
+        let Some(inputs::junit::Failure { message, text, .. }) = failures.first() else {
+            continue;
+        };
+        let Some(id) = inputs::cucumber::scenario_of(index, case) else {
             continue;
         };
         // radish puts the steps first and the reason last: "Failure: ... does not have ...".
@@ -177,6 +223,7 @@ fn fill_messages(
                 .steps
                 .iter_mut()
                 .find(|s| s.status == StepStatus::Failed && s.error_message.is_none())
+                .filter(|_| !(text.is_empty() && message.is_empty()))
             {
                 step.error_message = Some(if text.is_empty() {
                     message.clone()
@@ -186,7 +233,11 @@ fn fill_messages(
             }
         }
         if let Some(finding) = report.findings.iter_mut().find(|f| &f.id == id) {
-            if finding.status == Status::Failed && finding.message.starts_with("step failed:") {
+            // An empty `<failure/>` (cucumber-js for a pending step) says nothing better.
+            if finding.status == Status::Failed
+                && finding.message.starts_with("step ")
+                && !reason.is_empty()
+            {
                 finding.message = reason;
             }
         }

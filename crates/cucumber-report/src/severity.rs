@@ -2,8 +2,9 @@
 //!
 //! | tool | their value | ours |
 //! |---|---|---|
+//! | checkov, cfn_nag | an id a built-in rule names as an alias (`CKV_AWS_20`, `W35`) | that rule's severity, in every format (JSON, SARIF, JUnit) |
 //! | checkov | `severity` CRITICAL / HIGH / MEDIUM / LOW / INFO | the same (INFO is INFORMATIONAL) |
-//! | checkov | no `severity` (no Prisma Cloud key) | MEDIUM |
+//! | checkov | no `severity` (no Prisma Cloud key), in JSON, SARIF or JUnit | MEDIUM |
 //! | cfn_nag | FAIL / WARN | HIGH / MEDIUM |
 //! | SARIF | `security-severity` >= 9 / >= 7 / >= 4 / > 0 | CRITICAL / HIGH / MEDIUM / LOW |
 //! | SARIF | level error / warning / note / none | HIGH / MEDIUM / LOW / INFORMATIONAL |
@@ -16,6 +17,9 @@
 //! | cfn-policy-validator | findingType ERROR / SECURITY_WARNING / WARNING / SUGGESTION | CRITICAL / HIGH / MEDIUM / LOW |
 //! | cfn-policy-validator | a finding among its BlockingFindings | at least HIGH |
 //! | JUnit | a failing or erroring test case | HIGH |
+//! | JUnit of cfn-lint | rule E / W / I | HIGH / MEDIUM / LOW (as its SARIF) |
+//! | JUnit of trivy, checkov | `[SEVERITY]` before the id | as in their JSON |
+//! | JUnit of bandit, semgrep | the failure's `type`: HIGH / MEDIUM / LOW, ERROR / WARNING / INFO | HIGH / MEDIUM / LOW |
 //! | Cucumber | a scenario tag @critical, @high, @medium, @low, @informational | that severity |
 //! | Cucumber | no such tag | HIGH |
 //!
@@ -96,6 +100,20 @@ impl SeverityMap {
             .copied()
             .unwrap_or(builtin)
     }
+}
+
+/// The severity of the built-in rule that names `tool id` as an alias: other scanners'
+/// findings about the same problem take our severity.
+pub fn of_alias(tool: &str, id: &str) -> Option<Severity> {
+    rule_pack::by_alias(tool, id).map(|m| m.rule.severity)
+}
+
+/// A checkov result's severity, the same whatever format checkov wrote: the aliased rule's,
+/// else checkov's own (with a Prisma Cloud key), else MEDIUM.
+pub fn checkov(native: Option<&str>, id: &str) -> Severity {
+    of_alias("checkov", id)
+        .or_else(|| native.and_then(word))
+        .unwrap_or(Severity::Medium)
 }
 
 /// A severity word (`HIGH`, `critical`, `INFO`) in any tool's spelling.

@@ -203,7 +203,19 @@ pub fn write_and_print(
     account_known: bool,
     notes: &str,
 ) -> Result<Verdict, WriteError> {
-    let paths = args.paths();
+    let mut paths = args.paths();
+    if report.findings.is_empty() {
+        if let Some(asff) = paths.asff.take() {
+            // BatchImportFindings takes at least one finding: an empty ASFF file is one that
+            // `aws securityhub batch-import-findings` refuses. Leave none (not an old one).
+            let _ = std::fs::remove_file(&asff);
+            eprintln!(
+                "{}: note: {} not written: the run has no findings, so there is nothing to import into Security Hub",
+                report.tool.name,
+                asff.display()
+            );
+        }
+    }
     if paths.asff.is_some() && !account_known {
         eprintln!(
             "{}: note: no --account-id and no CODEBUILD_BUILD_ARN: ASFF findings use account 000000000000; pass --account-id before importing them",

@@ -23,6 +23,18 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
         let name = file["name"].as_str().ok_or_else(|| {
             InputError::new(path, None, "a cfn-guard file report without `name`".into())
         })?;
+        // Every report has all of these; one without them was cut short (a scanner stopped
+        // while writing YAML can leave a document that still parses).
+        if let Some(missing) = ["status", "not_compliant", "not_applicable", "compliant"]
+            .into_iter()
+            .find(|key| file.get(key).is_none())
+        {
+            return Err(InputError::new(
+                path,
+                None,
+                format!("{name}: the report has no `{missing}`: the file is cut short or not cfn-guard's structured output"),
+            ));
+        }
         if !matches!(file["status"].as_str(), Some("PASS" | "FAIL" | "SKIP")) {
             return Err(InputError::new(
                 path,

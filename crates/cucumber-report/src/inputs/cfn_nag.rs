@@ -26,11 +26,11 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
                 InputError::new(path, None, format!("{name}: a violation without `id`"))
             })?;
             let kind = v["type"].as_str().unwrap_or("FAIL");
-            let builtin = if kind == "WARN" {
+            let builtin = crate::severity::of_alias("cfn_nag", id).unwrap_or(if kind == "WARN" {
                 Severity::Medium
             } else {
                 Severity::High
-            };
+            });
             let message = v["message"].as_str().unwrap_or(id).to_owned();
             let resources: Vec<&str> = v["logical_resource_ids"]
                 .as_array()

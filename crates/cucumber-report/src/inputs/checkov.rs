@@ -83,8 +83,7 @@ fn item(path: &str, check: &Value, status: Status) -> Result<Item, InputError> {
         .and_then(Value::as_u64)
         .and_then(|l| u32::try_from(l).ok())
         .filter(|l| *l > 0);
-    let native = text("severity");
-    let builtin = native.and_then(severity::word).unwrap_or(Severity::Medium);
+    let builtin = severity::checkov(text("severity"), id);
     let resource = text("resource").map(str::to_owned);
     let evaluated = check["check_result"]["evaluated_keys"]
         .as_array()

@@ -17,6 +17,14 @@ use crate::InputError;
 /// can supply the failure messages radish leaves out.
 pub type Index = BTreeMap<(String, String), String>;
 
+/// The scenario a JUnit test case of the same run stands for: radish names the suite after
+/// the feature, cucumber-js the test case's class.
+pub fn scenario_of<'a>(index: &'a Index, case: &super::junit::Case) -> Option<&'a String> {
+    index
+        .get(&(case.suite.clone(), case.name.clone()))
+        .or_else(|| index.get(&(case.classname.clone(), case.name.clone())))
+}
+
 /// A uri as reported: relative to the working directory, or from its `features/` folder on,
 /// or the file name, never an absolute path from the machine that ran the tests.
 fn repair_uri(uri: &str) -> String {
@@ -143,9 +151,14 @@ pub fn convert(
                     }
                 })
                 .collect();
-            let failed = steps
-                .iter()
-                .find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undefined));
+            // A pending or undefined step fails the scenario, as it fails a strict Cucumber
+            // run (cucumber-js's default): the check it stands for did not run.
+            let failed = steps.iter().find(|s| {
+                matches!(
+                    s.status,
+                    StepStatus::Failed | StepStatus::Undefined | StepStatus::Pending
+                )
+            });
             let finding_status = if failed.is_some() {
                 Status::Failed
             } else if !steps.is_empty() && steps.iter().all(|s| s.status == StepStatus::Passed) {
@@ -154,10 +167,14 @@ pub fn convert(
                 Status::Suppressed
             };
             let message = match failed {
-                Some(step) => step
-                    .error_message
-                    .clone()
-                    .unwrap_or_else(|| format!("step failed: {}{}", step.keyword, step.name)),
+                Some(step) => step.error_message.clone().unwrap_or_else(|| {
+                    let what = match step.status {
+                        StepStatus::Undefined => "step undefined (no step definition matches it)",
+                        StepStatus::Pending => "step pending (its definition is not written yet)",
+                        _ => "step failed",
+                    };
+                    format!("{what}: {}{}", step.keyword, step.name)
+                }),
                 None if finding_status == Status::Passed => "passed".to_owned(),
                 None => "skipped".to_owned(),
             };

@@ -12,6 +12,7 @@ pub mod sarif;
 pub mod tfsec;
 pub mod trivy;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use clap::ValueEnum;
@@ -63,17 +64,100 @@ impl fmt::Display for FormatName {
     }
 }
 
+/// What an input turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detected {
+    Format(FormatName),
+    /// A valid result that reports nothing: `[]` (cfn_nag, cfn-guard, Cucumber with no
+    /// features) or checkov's summary of a run with nothing to scan.
+    Empty,
+}
+
+/// The text without a UTF-8 byte-order mark, which Windows tools write before JSON.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Whether a JSON document has the shape of `format`: what recognising a format checks, and
+/// what `--from` must still find, so a file of another shape is not read as empty.
+pub fn looks_like(format: FormatName, json: &Value) -> bool {
+    let first = json.as_array().and_then(|a| a.first());
+    match format {
+        FormatName::Sarif => json.get("runs").is_some() && json.get("version").is_some(),
+        FormatName::Checkov => {
+            let report = |v: &Value| v.get("check_type").is_some() && v.get("results").is_some();
+            report(json) || first.is_some_and(report)
+        }
+        FormatName::CfnNag => {
+            first.is_some_and(|f| f.get("file_results").is_some() && f.get("filename").is_some())
+        }
+        FormatName::CfnGuard => is_guard(json),
+        FormatName::CfnPolicyValidator => {
+            json.get("BlockingFindings").is_some() && json.get("NonBlockingFindings").is_some()
+        }
+        FormatName::Trivy => {
+            json.get("SchemaVersion").is_some() && json.get("ArtifactName").is_some()
+                || first.is_some_and(|f| f.get("Target").is_some() && f.get("Class").is_some())
+        }
+        // tfsec: `{"results": [...]}` alone, `null` when nothing failed.
+        FormatName::Tfsec => {
+            json.as_object().is_some_and(|o| o.len() == 1)
+                && match json.get("results") {
+                    Some(Value::Null) => true,
+                    Some(Value::Array(r)) => r.first().is_none_or(|r| r.get("rule_id").is_some()),
+                    _ => false,
+                }
+        }
+        FormatName::Conformity => json
+            .get("data")
+            .and_then(Value::as_array)
+            .and_then(|d| d.first())
+            .is_some_and(|d| d["type"] == "checks" && d.get("attributes").is_some()),
+        FormatName::Cucumber => {
+            first.is_some_and(|f| f.get("elements").is_some() || f.get("keyword").is_some())
+        }
+        FormatName::Junit => false,
+    }
+}
+
+/// Whether a JSON document is a valid result that reports nothing.
+pub fn is_empty_result(json: &Value) -> bool {
+    match json {
+        Value::Array(items) => items.is_empty(),
+        // checkov with nothing to scan prints only its summary.
+        Value::Object(o) => {
+            o.contains_key("checkov_version")
+                && o.contains_key("resource_count")
+                && !o.contains_key("results")
+        }
+        _ => false,
+    }
+}
+
+/// The order formats are tried in: the most specific shapes first.
+const JSON_FORMATS: [FormatName; 9] = [
+    FormatName::Sarif,
+    FormatName::Checkov,
+    FormatName::CfnNag,
+    FormatName::CfnGuard,
+    FormatName::CfnPolicyValidator,
+    FormatName::Trivy,
+    FormatName::Tfsec,
+    FormatName::Conformity,
+    FormatName::Cucumber,
+];
+
 /// Recognises a format from the content, or says why none fits.
-pub fn detect(path: &str, text: &str) -> Result<FormatName, InputError> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+pub fn detect(path: &str, text: &str) -> Result<Detected, InputError> {
+    let trimmed = without_bom(text).trim_start();
     if trimmed.starts_with('<') {
-        return Ok(FormatName::Junit);
+        return Ok(Detected::Format(FormatName::Junit));
     }
     let json: Value = match serde_json::from_str(trimmed) {
         Ok(json) => json,
         // cfn-guard's YAML output is the only YAML input.
         Err(e) => match parse_yaml(path, text) {
-            Ok(yaml) if is_guard(&yaml) => return Ok(FormatName::CfnGuard),
+            Ok(yaml) if is_guard(&yaml) => return Ok(Detected::Format(FormatName::CfnGuard)),
             _ => {
                 return Err(InputError::new(
                     path,
@@ -83,48 +167,11 @@ pub fn detect(path: &str, text: &str) -> Result<FormatName, InputError> {
             }
         },
     };
-    let first = json.as_array().and_then(|a| a.first());
-    if json.get("runs").is_some() && json.get("version").is_some() {
-        return Ok(FormatName::Sarif);
+    if is_empty_result(&json) {
+        return Ok(Detected::Empty);
     }
-    if json.get("check_type").is_some() && json.get("results").is_some()
-        || first.is_some_and(|f| f.get("check_type").is_some() && f.get("results").is_some())
-    {
-        return Ok(FormatName::Checkov);
-    }
-    if first.is_some_and(|f| f.get("file_results").is_some() && f.get("filename").is_some()) {
-        return Ok(FormatName::CfnNag);
-    }
-    if is_guard(&json) {
-        return Ok(FormatName::CfnGuard);
-    }
-    if json.get("BlockingFindings").is_some() && json.get("NonBlockingFindings").is_some() {
-        return Ok(FormatName::CfnPolicyValidator);
-    }
-    if json.get("SchemaVersion").is_some() && json.get("ArtifactName").is_some()
-        || first.is_some_and(|f| f.get("Target").is_some() && f.get("Class").is_some())
-    {
-        return Ok(FormatName::Trivy);
-    }
-    // tfsec: `{"results": [...]}` alone, `null` when nothing failed.
-    if json.as_object().is_some_and(|o| o.len() == 1)
-        && match json.get("results") {
-            Some(Value::Null) => true,
-            Some(Value::Array(r)) => r.first().is_none_or(|r| r.get("rule_id").is_some()),
-            _ => false,
-        }
-    {
-        return Ok(FormatName::Tfsec);
-    }
-    let data = json
-        .get("data")
-        .and_then(Value::as_array)
-        .and_then(|d| d.first());
-    if data.is_some_and(|d| d["type"] == "checks" && d.get("attributes").is_some()) {
-        return Ok(FormatName::Conformity);
-    }
-    if first.is_some_and(|f| f.get("elements").is_some() || f.get("keyword").is_some()) {
-        return Ok(FormatName::Cucumber);
+    if let Some(format) = JSON_FORMATS.into_iter().find(|f| looks_like(*f, &json)) {
+        return Ok(Detected::Format(format));
     }
     Err(InputError::new(
         path,
@@ -155,6 +202,9 @@ pub struct Sink<'a> {
     pub severities: &'a SeverityMap,
     /// Findings added from the current input.
     pub added: usize,
+    /// How often each id was given in this input: two results of one input are never one
+    /// finding, whatever the tool repeats (the same rule and message in one file).
+    given: HashMap<String, usize>,
 }
 
 /// What a converter knows about one result.
@@ -172,10 +222,30 @@ pub struct Item {
     pub suppression: Option<String>,
 }
 
-impl Sink<'_> {
-    /// Adds one result as a finding, registering its rule the first time it is seen.
+impl<'a> Sink<'a> {
+    pub fn new(report: &'a mut Report, severities: &'a SeverityMap) -> Self {
+        Sink {
+            report,
+            severities,
+            added: 0,
+            given: HashMap::new(),
+        }
+    }
+
+    /// Adds one result as a finding, registering its rule the first time it is seen. A
+    /// result that names no resource is identified by its position too, so one rule failing
+    /// at two lines of a file is two findings.
     pub fn add(&mut self, item: Item) -> String {
-        let identity = item.location.clone();
+        let mut identity = item.location.clone();
+        if identity.resource.is_none() {
+            if let Some(line) = identity.line {
+                let at = format!("{line}:{}", identity.column.unwrap_or(0));
+                identity.property_path = Some(match identity.property_path.take() {
+                    Some(path) => format!("{path}@{at}"),
+                    None => at,
+                });
+            }
+        }
         self.add_as(item, &identity)
     }
 
@@ -184,6 +254,8 @@ impl Sink<'_> {
     /// resource.
     pub fn add_as(&mut self, item: Item, identity: &Location) -> String {
         let rule_id = format!("{}/{}", item.tool, item.rule);
+        // The built-in rule that checks the same thing lends its remediation and references.
+        let ours = rule_pack::by_alias(&item.tool, &item.rule);
         self.report
             .rules
             .entry(rule_id.clone())
@@ -191,14 +263,33 @@ impl Sink<'_> {
                 id: rule_id.clone(),
                 severity: item.severity,
                 title: item.title.clone(),
-                description: format!("{} ({} rule {}).", item.title, item.tool, item.rule),
-                remediation: item.remediation.clone().unwrap_or_else(|| {
-                    format!("See {}'s documentation of {}.", item.tool, item.rule)
-                }),
-                remediation_url: item.url.clone(),
-                compliance: Vec::new(),
+                description: match ours {
+                    Some(o) => format!(
+                        "{} ({} rule {}; the same check as template-scan's {}).",
+                        item.title, item.tool, item.rule, o.rule.id
+                    ),
+                    None => format!("{} ({} rule {}).", item.title, item.tool, item.rule),
+                },
+                remediation: ours
+                    .map(|o| o.rule.remediation.clone())
+                    .or_else(|| item.remediation.clone())
+                    .unwrap_or_else(|| {
+                        format!("See {}'s documentation of {}.", item.tool, item.rule)
+                    }),
+                remediation_url: item
+                    .url
+                    .clone()
+                    .or_else(|| ours.and_then(|o| o.rule.remediation_url.clone())),
+                compliance: ours.map(|o| o.rule.compliance.clone()).unwrap_or_default(),
             });
-        let id = Finding::stable_id(&item.tool, &item.rule, identity);
+        let mut id = Finding::stable_id(&item.tool, &item.rule, identity);
+        let given = self.given.entry(id.clone()).or_insert(0);
+        *given += 1;
+        if *given > 1 {
+            // The same identity again in one input (a scenario outline's rows, a test case
+            // repeated): its own finding, numbered in the order the tool wrote them.
+            id = format!("{id}#{given}");
+        }
         let (status, suppression) = match (item.status, item.suppression) {
             (Status::Suppressed, reason) => (
                 Status::Suppressed,
@@ -284,7 +375,18 @@ mod tests {
             ("<testsuites/>", FormatName::Junit),
         ];
         for (text, format) in cases {
-            assert_eq!(detect("x", text).unwrap(), format, "{text}");
+            assert_eq!(
+                detect("x", text).unwrap(),
+                Detected::Format(format),
+                "{text}"
+            );
+        }
+        for empty in [
+            "[]",
+            "\u{feff}[]",
+            r#"{"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0, "resource_count": 0, "checkov_version": "3.3.30"}"#,
+        ] {
+            assert_eq!(detect("x", empty).unwrap(), Detected::Empty, "{empty}");
         }
         assert!(detect("x", r#"{"results": {"a": 1}}"#).is_err());
         assert!(detect("x", "key: value\n").is_err());

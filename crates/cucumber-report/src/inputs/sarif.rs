@@ -17,6 +17,16 @@ fn level_severity(level: &str) -> Severity {
     }
 }
 
+/// A SARIF driver's name as the tool's name in our rule ids (`checkov/CKV_AWS_18`), the same
+/// as its other formats give: `Checkov` is `checkov`, `Semgrep OSS` is `semgrep`.
+fn tool_name(driver: &str) -> String {
+    driver
+        .split_whitespace()
+        .next()
+        .unwrap_or("sarif")
+        .to_ascii_lowercase()
+}
+
 fn uri(location: &Value) -> Option<String> {
     let uri = location["physicalLocation"]["artifactLocation"]["uri"].as_str()?;
     let path = uri.strip_prefix("file://").unwrap_or(uri);
@@ -29,7 +39,7 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
         .ok_or_else(|| InputError::new(path, None, "a SARIF log without `runs`".into()))?;
     for run in runs {
         let driver = &run["tool"]["driver"];
-        let tool = driver["name"].as_str().unwrap_or("sarif").to_owned();
+        let tool = tool_name(driver["name"].as_str().unwrap_or("sarif"));
         let rules = driver["rules"].as_array().cloned().unwrap_or_default();
         for result in run["results"].as_array().into_iter().flatten() {
             let rule = result["ruleId"]
@@ -76,6 +86,13 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
                 })
                 .map(severity::score)
                 .unwrap_or_else(|| level_severity(level));
+            // checkov marks every result `error` in SARIF, whatever its severity: its results
+            // get the severity they get in its JSON and JUnit output.
+            let builtin = if tool == "checkov" {
+                severity::checkov(None, rule)
+            } else {
+                builtin
+            };
             let severity = sink.severities.resolve(&tool, rule, Some(level), builtin);
             let location = result["locations"].as_array().and_then(|l| l.first());
             let region = location.map(|l| &l["physicalLocation"]["region"]);
@@ -115,17 +132,13 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
                         .and_then(|l| l["logicalLocations"][0]["name"].as_str())
                         .map(str::to_owned),
                     resource_type: None,
-                    // What tells two results of one rule in one file apart: the tool's own
-                    // fingerprint where it gives one, else the position.
+                    // The tool's own fingerprint, where it gives one, beside the position the
+                    // sink adds: semgrep writes the same fingerprint for every result.
                     property_path: result["partialFingerprints"]
                         .as_object()
                         .and_then(|f| f.values().next())
                         .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .or_else(|| {
-                            number("startLine")
-                                .map(|l| format!("{l}:{}", number("startColumn").unwrap_or(0)))
-                        }),
+                        .map(str::to_owned),
                 },
                 remediation: meta
                     .and_then(|m| m["help"]["text"].as_str())
