@@ -298,7 +298,7 @@ fn cut(name: &str, fraction: f64, dir: &Path) -> PathBuf {
         at -= 1;
     }
     let path = dir.join(name);
-    std::fs::write(&path, &full[..at]).unwrap();
+    std::fs::write(&path, &full[..at]).expect("the temporary directory is writable");
     path
 }
 
