@@ -223,6 +223,35 @@ pub fn by_alias(tool: &str, id: &str) -> Option<&'static RuleMeta> {
         .get(&(tool.to_owned(), id.to_owned()))
 }
 
+/// Other scanners' ids and the rule each one maps to, as a markdown table for the README:
+/// what cucumber-report gives our severity and remediation.
+pub fn alias_table<'a>(rules: impl IntoIterator<Item = &'a RuleMeta>) -> String {
+    let mut rows: Vec<(String, String, String, Severity)> = Vec::new();
+    for meta in rules {
+        for (tool, id) in &meta.aliases {
+            rows.push((
+                tool.clone(),
+                id.clone(),
+                meta.rule.id.clone(),
+                meta.rule.severity,
+            ));
+        }
+    }
+    // checkov ids in number order (CKV_AWS_2 before CKV_AWS_18), then cfn_nag's.
+    let number = |id: &str| -> u32 {
+        id.rsplit(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    rows.sort_by(|a, b| (&a.0, number(&a.1), &a.1, &a.2).cmp(&(&b.0, number(&b.1), &b.1, &b.2)));
+    let mut out = String::from("| tool | id | rule | severity |\n|---|---|---|---|\n");
+    for (tool, id, rule, severity) in rows {
+        out.push_str(&format!("| {tool} | `{id}` | `{rule}` | {severity} |\n"));
+    }
+    out
+}
+
 /// The rules as a markdown table, for the README.
 pub fn markdown_table<'a>(rules: impl IntoIterator<Item = &'a RuleMeta>) -> String {
     let mut out = String::from(

@@ -95,6 +95,8 @@ pub enum ListFormat {
     Text,
     /// The table of the README's rule reference.
     Markdown,
+    /// The README's table of other scanners' ids and the rules they map to.
+    Aliases,
 }
 
 /// Prints a one-line error the way every binary does, and returns its exit code.
@@ -138,6 +140,7 @@ fn list_rules(rules: &[PathBuf], format: ListFormat) -> Exit {
     let mut out = std::io::stdout().lock();
     let text = match format {
         ListFormat::Markdown => set.markdown_table(),
+        ListFormat::Aliases => rule_pack::alias_table(set.rules.values()),
         ListFormat::Text => {
             let mut text = String::new();
             for meta in set.rules.values() {

@@ -193,3 +193,22 @@ fn readme_rule_table_is_generated_from_the_headers() {
         "README.md's rule table is stale: regenerate it with `cargo run -q -p template-scan -- rules --format markdown`"
     );
 }
+
+/// The README's table of other scanners' ids is generated from the headers too.
+#[test]
+fn readme_alias_table_is_generated_from_the_headers() {
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("README.md is readable");
+    let start =
+        "<!-- aliases:start (cargo run -q -p template-scan -- rules --format aliases) -->\n";
+    let table = readme
+        .split_once(start)
+        .and_then(|(_, rest)| rest.split_once("<!-- aliases:end -->"))
+        .map(|(table, _)| table)
+        .expect("README.md has the aliases:start / aliases:end markers");
+    let set = RuleSet::builtin().expect("built-in rules load");
+    assert!(
+        table == rule_pack::alias_table(set.rules.values()),
+        "README.md's alias table is stale: regenerate it with `cargo run -q -p template-scan -- rules --format aliases`"
+    );
+}
