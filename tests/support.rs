@@ -80,55 +80,52 @@ pub struct Moto {
     python: PathBuf,
 }
 
-fn moto_venv() -> PathBuf {
+/// A Python tool from PyPI in a virtualenv cached under ~/.cache/aws-pipeline-steps/NAME,
+/// installed on first use (one installer at a time across test processes); returns the path
+/// of its `executable`. Without Python or PyPI the test fails and says how to install it.
+pub fn python_tool(name: &str, requirement: &str, executable: &str) -> PathBuf {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
-    home.join(".cache/aws-pipeline-steps/moto-venv")
-}
-
-fn install_moto(venv: &Path) {
-    let how = format!(
-        "install it by hand: python3 -m venv {0} && {0}/bin/pip install 'moto[server]'",
-        venv.display()
-    );
-    let ok = |cmd: &mut Command| cmd.status().map(|s| s.success()).unwrap_or(false);
-    assert!(
-        ok(Command::new("python3").args(["-m", "venv"]).arg(venv)),
-        "python3 -m venv failed; the AWS tests need Python 3 and moto[server]: {how}"
-    );
-    assert!(
-        ok(Command::new(venv.join("bin/pip")).args(["install", "-q", "moto[server]"])),
-        "pip install 'moto[server]' failed; {how}"
-    );
+    let venv = home.join(".cache/aws-pipeline-steps").join(name);
+    let tool = venv.join("bin").join(executable);
+    let lock = venv.with_extension("lock");
+    if let Some(parent) = lock.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while std::fs::create_dir(&lock).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stale lock {}",
+            lock.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    if !tool.is_file() {
+        let how = format!(
+            "install it by hand: python3 -m venv {0} && {0}/bin/pip install '{requirement}'",
+            venv.display()
+        );
+        let ok = |cmd: &mut Command| cmd.status().map(|s| s.success()).unwrap_or(false);
+        let installed = ok(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+            && ok(Command::new(venv.join("bin/pip")).args(["install", "-q", requirement]));
+        if !installed {
+            let _ = std::fs::remove_dir(&lock);
+            panic!("could not install {requirement} (needs Python 3 with venv and PyPI): {how}");
+        }
+    }
+    let _ = std::fs::remove_dir(&lock);
+    tool
 }
 
 impl Moto {
     pub fn start() -> Moto {
-        let venv = moto_venv();
-        // One installer at a time across test processes.
-        let lock = venv.with_extension("lock");
-        if let Some(parent) = lock.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
-        while std::fs::create_dir(&lock).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "stale lock {}",
-                lock.display()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        if !venv.join("bin/moto_server").is_file() {
-            install_moto(&venv);
-        }
-        let _ = std::fs::remove_dir(&lock);
-
+        let server = python_tool("moto-venv", "moto[server]", "moto_server");
         // Port 0: the server binds a free port itself and names it on stderr. Picking a port
         // here and passing it on would race with the other tests starting servers in parallel
         // (two servers offered the same port: one exits, its test talks to the other's).
-        let mut child = Command::new(venv.join("bin/moto_server"))
+        let mut child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", "0"])
             // AWS managed policies (GetPolicy of arn:aws:iam::aws:policy/...), as IAM has them.
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -163,7 +160,7 @@ impl Moto {
         Moto {
             child,
             endpoint,
-            python: venv.join("bin/python"),
+            python: server.with_file_name("python"),
         }
     }
 

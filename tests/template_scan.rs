@@ -560,3 +560,60 @@ fn long_names_are_reported_in_every_format() {
     assert!(html.contains("overflow-wrap:anywhere"));
     assert!(html.contains("OrdersServiceProductionEuWest1CustomerFacing"));
 }
+
+/// `.aws-pipeline-steps.yaml` from the working directory up: defaults for the flags, which
+/// the command line overrides; an unknown key is exit 2 with its line.
+#[test]
+fn a_project_configuration_file_sets_defaults_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(templates.join("test")).unwrap();
+    std::fs::copy(
+        support::root().join("fixtures/examples/network.yaml"),
+        templates.join("network.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        support::root().join("fixtures/examples/storage.yaml"),
+        templates.join("test/storage.yaml"),
+    )
+    .unwrap();
+    let scan = |cwd: &std::path::Path, args: &[&str]| {
+        std::process::Command::new(support::binary("template-scan"))
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+    };
+    // Without a configuration: the default gate (HIGH) fails on the open SSH.
+    assert_eq!(scan(dir.path(), &["templates"]).status.code(), Some(1));
+    std::fs::write(
+        dir.path().join(".aws-pipeline-steps.yaml"),
+        "fail-on: critical\ntemplate-scan:\n  exclude: ['**/test/**']\n  output: json\n",
+    )
+    .unwrap();
+    // From a subdirectory: the file is found walking up, CRITICAL gates, test/ is left out.
+    let out = scan(&templates, &["."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = stdout_json(&out);
+    assert!(doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| !f["location"]["file"].as_str().unwrap().contains("test/")));
+    // A flag wins over the file.
+    let out = scan(&templates, &[".", "--fail-on", "high"]);
+    assert_eq!(out.status.code(), Some(1));
+    // An unknown key: exit 2 with the file and line.
+    std::fs::write(
+        dir.path().join(".aws-pipeline-steps.yaml"),
+        "fail-on: critical\ntemplate-scan:\n  exclude: ['**/test/**']\n  excludes: x\n",
+    )
+    .unwrap();
+    let out = scan(&templates, &["."]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(".aws-pipeline-steps.yaml:4:"), "{err}");
+    assert!(err.contains("`excludes` is not a flag of template-scan"), "{err}");
+}

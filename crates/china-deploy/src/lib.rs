@@ -38,7 +38,7 @@ CloudFormation refused), 3 AWS error, timeout or cancelled build.";
 
 /// Package and deploy a template into the aws-cn or aws-us-gov partition with keys from SSM.
 #[derive(Debug, Parser)]
-#[command(name = "china-deploy", version, about, after_help = EXAMPLES)]
+#[command(name = "china-deploy", version = build_info::VERSION, about, after_help = EXAMPLES)]
 pub struct Cli {
     /// The CloudFormation or SAM template (YAML or JSON).
     #[arg(long, value_name = "FILE")]

@@ -48,7 +48,7 @@ Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment
 
 /// Convert scanners' output into CodeBuild reports, Security Hub findings, SARIF and HTML.
 #[derive(Debug, Parser)]
-#[command(name = "cucumber-report", version, about, after_help = EXAMPLES)]
+#[command(name = "cucumber-report", version = build_info::VERSION, about, after_help = EXAMPLES)]
 pub struct Cli {
     /// Scanner output files: Cucumber JSON (radish / terraform-compliance included), JUnit
     /// XML, checkov, cfn_nag, trivy and tfsec JSON, cfn-guard structured output (JSON or

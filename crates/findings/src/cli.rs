@@ -20,6 +20,8 @@ pub enum OutputFormat {
     /// cfn-policy-validator's JSON (BlockingFindings / NonBlockingFindings), for pipelines
     /// that read it.
     CfnPolicyValidator,
+    /// One line per finding, `file:line:col: SEVERITY RULE message`, for editors and grep.
+    Compact,
 }
 
 /// Report files, stdout format, gate and exceptions.
@@ -71,17 +73,31 @@ pub fn parse<C: Parser>(fail_on_default: &'static str) -> Result<C, Exit> {
         };
         command.mut_subcommands(|sub| with_default(sub, default))
     }
-    with_default(C::command(), fail_on_default)
-        .try_get_matches()
-        .and_then(|matches| C::from_arg_matches(&matches))
-        .map_err(|e| {
-            let _ = e.print();
-            if e.use_stderr() {
-                Exit::Input
-            } else {
-                Exit::Passed
-            }
-        })
+    let command = with_default(C::command(), fail_on_default);
+    let clap_exit = |e: clap::Error| {
+        let _ = e.print();
+        if e.use_stderr() {
+            Exit::Input
+        } else {
+            Exit::Passed
+        }
+    };
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = command.clone().try_get_matches_from(&argv).map_err(clap_exit)?;
+    // The project's defaults, for the flags the command line leaves out.
+    let config = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| crate::project_config::find(&cwd));
+    let matches = match config {
+        None => matches,
+        Some(path) => {
+            let name = command.get_name().to_owned();
+            let argv = crate::project_config::apply(&path, &name, &command, &matches, &argv)
+                .map_err(|e| fail(&name, Exit::Input, e))?;
+            command.try_get_matches_from(&argv).map_err(clap_exit)?
+        }
+    };
+    C::from_arg_matches(&matches).map_err(clap_exit)
 }
 
 /// A `KEY=VALUE` flag value (`--parameters`, `--tags`), as a clap value parser: the key is
@@ -228,6 +244,7 @@ pub fn write_and_print(
     let out = match args.output {
         OutputFormat::Json => writers::json::render(report),
         OutputFormat::CfnPolicyValidator => writers::cfn_policy_validator::render(report, fail_on),
+        OutputFormat::Compact => writers::text::compact(report),
         OutputFormat::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let mut text = writers::text::render(report, fail_on, writers::text::Style { color });

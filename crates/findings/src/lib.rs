@@ -9,6 +9,7 @@ pub mod context;
 pub mod exceptions;
 pub mod gate;
 pub mod model;
+pub mod project_config;
 pub mod writers;
 
 pub use exceptions::{Exceptions, ExceptionsError};

@@ -33,7 +33,7 @@ error, timeout or cancelled build (the experiment is stopped first).";
 
 /// Run a Fault Injection Service experiment and pass only if it completes.
 #[derive(Debug, Parser)]
-#[command(name = "fis-trigger", version, about, after_help = EXAMPLES)]
+#[command(name = "fis-trigger", version = build_info::VERSION, about, after_help = EXAMPLES)]
 pub struct Cli {
     /// The experiment template to run.
     #[arg(

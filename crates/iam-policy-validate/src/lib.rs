@@ -42,7 +42,7 @@ Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment
 
 /// Extract, resolve and check every IAM policy of a CloudFormation template.
 #[derive(Debug, Parser)]
-#[command(name = "iam-policy-validate", version, about, after_help = EXAMPLES)]
+#[command(name = "iam-policy-validate", version = build_info::VERSION, about, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -116,6 +116,30 @@ pub struct TemplateArgs {
     /// iam:GetPolicyVersion). Needs credentials.
     #[arg(long)]
     pub resolve_with_aws: bool,
+
+    /// When the file is not a CloudFormation template (no Resources), say so and exit 0
+    /// instead of 2: for pre-commit, which passes every changed YAML and JSON file.
+    #[arg(long)]
+    pub skip_non_templates: bool,
+}
+
+/// Why the file named by `--template-path` is skipped under `--skip-non-templates`: it reads
+/// as YAML or JSON but is no template. A file that does not read stays an error.
+fn skipped(args: &TemplateArgs) -> Option<String> {
+    if !args.skip_non_templates {
+        return None;
+    }
+    let file = args.template_path.display().to_string();
+    let text = std::fs::read_to_string(&args.template_path).ok()?;
+    match cfn::load(&file, &text, cfn::Limits::default()) {
+        Ok(root) if cfn::document_kind(&root) == cfn::DocumentKind::Other => {
+            Some(format!("{file} is not a CloudFormation template (no Resources): skipped"))
+        }
+        Err(e) if e.kind == cfn::ErrorKind::SeveralDocuments => Some(format!(
+            "{file} holds several YAML documents, so it is no template: skipped"
+        )),
+        _ => None,
+    }
 }
 
 pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
@@ -388,6 +412,17 @@ pub fn load(
 }
 
 pub fn run(cli: Cli) -> Exit {
+    let template = match &cli.command {
+        Command::Validate(args) => &args.template,
+        Command::CheckNoNewAccess(args) => &args.common.template,
+        Command::CheckAccessNotGranted(args) => &args.common.template,
+        Command::CheckNoPublicAccess(args) => &args.template,
+        Command::Parse(args) => &args.template,
+    };
+    if let Some(reason) = skipped(template) {
+        notice(reason);
+        return Exit::Passed;
+    }
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::CheckNoNewAccess(args) => check::no_new_access(&args),

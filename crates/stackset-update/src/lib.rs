@@ -34,7 +34,7 @@ failed, 2 usage or configuration error, 3 AWS error, timeout or cancelled build.
 /// Update a CloudFormation StackSet from the repository, wait for it, and report every stack
 /// instance.
 #[derive(Debug, Parser)]
-#[command(name = "stackset-update", version, about, after_help = EXAMPLES)]
+#[command(name = "stackset-update", version = build_info::VERSION, about, after_help = EXAMPLES)]
 pub struct Cli {
     /// The StackSet configuration file (YAML or JSON), with keys named like the properties of
     /// CodePipeline's CloudFormationStackSet action; paths in it are relative to it.

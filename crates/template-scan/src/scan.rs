@@ -23,6 +23,8 @@ pub const SCAN_ERROR: &str = "SCAN_ERROR";
 #[derive(Debug, Clone)]
 pub struct Options {
     pub inline_suppressions: bool,
+    /// Skip explicit files that are no template instead of failing (`--skip-non-templates`).
+    pub skip_non_templates: bool,
     /// Largest template accepted. Terraform plans get ten times as much: plans of large
     /// configurations are bigger than any CloudFormation template can be.
     pub limits: Limits,
@@ -174,7 +176,10 @@ fn load(input: Input, options: &Options) -> Outcome {
         Ok(root) => root,
         // A stream of YAML documents (a Kubernetes manifest) found in a directory is not a
         // template; named on the command line, it is an error.
-        Err(e) if e.kind == cfn::ErrorKind::SeveralDocuments && !input.explicit => {
+        Err(e)
+            if e.kind == cfn::ErrorKind::SeveralDocuments
+                && (!input.explicit || options.skip_non_templates) =>
+        {
             return Outcome::Skipped
         }
         Err(e) => {
@@ -184,7 +189,7 @@ fn load(input: Input, options: &Options) -> Outcome {
     };
     let kind = cfn::document_kind(&root);
     if kind == DocumentKind::Other {
-        if input.explicit {
+        if input.explicit && !options.skip_non_templates {
             let message = "not a CloudFormation template (no Resources) nor a Terraform plan (`terraform show -json`)".into();
             return Outcome::Failed(input, Some(text), message, None);
         }

@@ -39,6 +39,7 @@ fn run(set: &RuleSet, file: &Path) -> Report {
     };
     let options = Options {
         inline_suppressions: true,
+        skip_non_templates: false,
         limits: cfn::Limits::default(),
     };
     scan(vec![input], set, &options, &mut report);

@@ -74,6 +74,30 @@ pub fn render(report: &Report, fail_on: FailOn, style: Style) -> String {
     out
 }
 
+/// One line per finding that did not pass, for editors' quickfix lists and grep:
+/// `file:line:col: SEVERITY RULE message`, suppressed ones marked, errors as ERROR.
+pub fn compact(report: &Report) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let label = match f.status {
+            Status::Passed => continue,
+            Status::Error => "ERROR".to_owned(),
+            Status::Suppressed => format!("{} (suppressed)", f.severity.label()),
+            Status::Failed => f.severity.label().to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {label} {} {}",
+            f.location.file,
+            f.location.line.unwrap_or(1),
+            f.location.column.unwrap_or(1),
+            f.rule_id,
+            f.message.replace('\n', " ")
+        );
+    }
+    out
+}
+
 fn finding(
     out: &mut String,
     report: &Report,
