@@ -62,6 +62,7 @@ fn examples_print_findings_with_file_line_and_column_and_write_every_report() {
         "asff.json",
         "sarif.json",
         "report.html",
+        "summary.md",
         "report.json",
     ] {
         let path = dir.join(name);
@@ -75,6 +76,13 @@ fn examples_print_findings_with_file_line_and_column_and_write_every_report() {
     assert_eq!(
         first["ProductArn"],
         "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
+    );
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        summary.starts_with("### template-scan: gate failed:")
+            && summary.contains("| HIGH | [`")
+            && summary.contains("fixtures/examples/"),
+        "{summary}"
     );
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("<script") && !html.contains("http://cdn"));

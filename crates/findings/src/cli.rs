@@ -43,8 +43,12 @@ pub struct ReportArgs {
     /// Write one self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Write a short Markdown summary (verdict, counts by severity, failed findings), at
+    /// most 65,536 characters, for a pull-request comment or an approval message.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
     /// Write every report into DIR with fixed names: junit.xml, cucumber.json, asff.json,
-    /// sarif.json, report.html, report.json.
+    /// sarif.json, report.html, summary.md, report.json.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
     /// What to print on stdout.
@@ -124,6 +128,7 @@ pub struct ReportPaths {
     pub asff: Option<PathBuf>,
     pub sarif: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
     pub json: Option<PathBuf>,
 }
 
@@ -150,6 +155,7 @@ impl ReportArgs {
             asff: self.asff.clone().or_else(|| in_dir("asff.json")),
             sarif: self.sarif.clone().or_else(|| in_dir("sarif.json")),
             html: self.html.clone().or_else(|| in_dir("report.html")),
+            markdown: self.markdown.clone().or_else(|| in_dir("summary.md")),
             json: in_dir("report.json"),
         }
     }
@@ -187,6 +193,7 @@ pub fn write_reports(
     report: &Report,
     paths: &ReportPaths,
     scope: &AsffScope,
+    fail_on: FailOn,
 ) -> Result<Vec<PathBuf>, WriteError> {
     type Render<'a> = Box<dyn Fn() -> String + Sync + 'a>;
     let jobs: Vec<(&Option<PathBuf>, Render<'_>)> = vec![
@@ -201,6 +208,10 @@ pub fn write_reports(
         ),
         (&paths.sarif, Box::new(|| writers::sarif::render(report))),
         (&paths.html, Box::new(|| writers::html::render(report))),
+        (
+            &paths.markdown,
+            Box::new(|| writers::markdown::render(report, fail_on)),
+        ),
         (&paths.json, Box::new(|| writers::json::render(report))),
     ];
     jobs.par_iter()
@@ -238,7 +249,7 @@ pub fn write_and_print(
             report.tool.name
         );
     }
-    write_reports(report, &paths, scope)?;
+    write_reports(report, &paths, scope, fail_on)?;
     let verdict = crate::gate::evaluate(report, fail_on);
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let out = match args.output {

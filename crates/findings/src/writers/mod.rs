@@ -7,6 +7,7 @@ pub mod cucumber;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 
