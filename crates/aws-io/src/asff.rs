@@ -110,6 +110,9 @@ pub fn to_sdk(finding: &Value) -> Result<AwsSecurityFinding, String> {
                             cv,
                             "Compliance.RelatedRequirements",
                         )?)),
+                        "SecurityControlId" => {
+                            c.security_control_id(text(cv, "Compliance.SecurityControlId")?)
+                        }
                         _ => return Err(unknown("Compliance", ck)),
                     };
                 }

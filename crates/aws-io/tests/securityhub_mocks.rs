@@ -37,7 +37,10 @@ fn report(failed: usize) -> Report {
             description: "What it checks.".into(),
             remediation: "Fix it.".into(),
             remediation_url: None,
-            compliance: vec!["NIST 800-53 SC-28".into()],
+            compliance: vec![
+                findings::Control::new(findings::Framework::Nist80053, "SC-28"),
+                findings::Control::new(findings::Framework::Fsbp, "S3.4"),
+            ],
         },
     );
     for i in 0..failed + 1 {

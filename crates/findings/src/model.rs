@@ -72,6 +72,123 @@ impl FromStr for Severity {
     }
 }
 
+/// A compliance framework whose controls the built-in rules map to; each is also a pack
+/// that `--rule-set` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Framework {
+    /// NIST SP 800-53 Rev. 5, base controls (`SC-28`).
+    #[serde(rename = "nist-800-53")]
+    Nist80053,
+    /// CIS Amazon Web Services Foundations Benchmark v3.0.0 (`2.1.1`).
+    #[serde(rename = "cis-aws")]
+    CisAws,
+    /// PCI DSS v4.0 requirements (`3.5.1`).
+    #[serde(rename = "pci-dss")]
+    PciDss,
+    /// AWS Foundational Security Best Practices, Security Hub's control ids (`S3.5`).
+    #[serde(rename = "fsbp")]
+    Fsbp,
+}
+
+impl Framework {
+    pub const ALL: [Framework; 4] = [
+        Framework::Nist80053,
+        Framework::CisAws,
+        Framework::PciDss,
+        Framework::Fsbp,
+    ];
+
+    /// The pack name: the rule header's key and `--rule-set`'s value.
+    pub fn pack(self) -> &'static str {
+        match self {
+            Framework::Nist80053 => "nist-800-53",
+            Framework::CisAws => "cis-aws",
+            Framework::PciDss => "pci-dss",
+            Framework::Fsbp => "fsbp",
+        }
+    }
+
+    /// The framework's name for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Framework::Nist80053 => "NIST SP 800-53 Rev. 5",
+            Framework::CisAws => "CIS AWS Foundations Benchmark v3.0.0",
+            Framework::PciDss => "PCI DSS v4.0",
+            Framework::Fsbp => "AWS Foundational Security Best Practices",
+        }
+    }
+
+    /// A short label to put before a control id (`NIST 800-53 SC-28`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Framework::Nist80053 => "NIST 800-53",
+            Framework::CisAws => "CIS AWS",
+            Framework::PciDss => "PCI DSS",
+            Framework::Fsbp => "FSBP",
+        }
+    }
+}
+
+impl fmt::Display for Framework {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.pack())
+    }
+}
+
+impl FromStr for Framework {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Framework::ALL
+            .into_iter()
+            .find(|f| f.pack().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("`{s}` is not a rule set; use one of nist-800-53, cis-aws, pci-dss, fsbp, all")
+            })
+    }
+}
+
+/// One control of a framework that a rule supports.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Control {
+    pub framework: Framework,
+    pub id: String,
+}
+
+impl Control {
+    pub fn new(framework: Framework, id: impl Into<String>) -> Self {
+        Control {
+            framework,
+            id: id.into(),
+        }
+    }
+
+    /// The control as Security Hub writes it in `Compliance.RelatedRequirements`
+    /// (`NIST.800-53.r5 SC-28`, `PCI DSS v4.0/3.5.1`). FSBP controls are not requirements
+    /// but the finding's `SecurityControlId`, so they give None.
+    pub fn related_requirement(&self) -> Option<String> {
+        match self.framework {
+            Framework::Nist80053 => Some(format!("NIST.800-53.r5 {}", self.id)),
+            Framework::CisAws => Some(format!(
+                "CIS AWS Foundations Benchmark v3.0.0/{}",
+                self.id
+            )),
+            Framework::PciDss => Some(format!("PCI DSS v4.0/{}", self.id)),
+            Framework::Fsbp => None,
+        }
+    }
+
+    /// A tag for SARIF and Cucumber (`nist-800-53:SC-28`).
+    pub fn tag(&self) -> String {
+        format!("{}:{}", self.framework.pack(), self.id)
+    }
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.framework.label(), self.id)
+    }
+}
+
 /// What a rule is, shared by every finding of that rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rule {
@@ -83,8 +200,27 @@ pub struct Rule {
     pub remediation: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation_url: Option<String>,
-    /// References such as `NIST 800-53 AC-6` or `AWS Security Hub S3.4`.
-    pub compliance: Vec<String>,
+    /// The compliance controls the rule supports, in framework order.
+    pub compliance: Vec<Control>,
+}
+
+impl Rule {
+    /// The ids of the rule's controls in one framework.
+    pub fn controls(&self, framework: Framework) -> impl Iterator<Item = &str> {
+        self.compliance
+            .iter()
+            .filter(move |c| c.framework == framework)
+            .map(|c| c.id.as_str())
+    }
+
+    /// The rule's controls for people: `NIST 800-53 SC-28, FSBP S3.4`.
+    pub fn controls_text(&self) -> String {
+        self.compliance
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Where a finding is. Lines and columns are 1-based.

@@ -10,7 +10,10 @@
 //! # severity: HIGH
 //! # title: S3 bucket without default encryption
 //! # resource-types: AWS::S3::Bucket
-//! # references: NIST 800-53 SC-28, AWS Security Hub S3.4
+//! # nist-800-53: SC-13, SC-28
+//! # cis-aws: 2.1.1
+//! # pci-dss: 3.5.1
+//! # fsbp: S3.17
 //! # aliases: cfn_nag W41, checkov CKV_AWS_19
 //! # url: https://docs.aws.amazon.com/...
 //! #
@@ -25,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use findings::{Rule, Severity};
+use findings::{Control, Framework, Rule, Severity};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -130,6 +133,58 @@ pub fn guard_rule_names(content: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether `id` is written as `framework` writes its control ids: `SC-28` (base controls of
+/// NIST 800-53, no enhancements), `2.1.1` (CIS, PCI DSS), `S3.5` (FSBP).
+fn control_id_is_valid(framework: Framework, id: &str) -> bool {
+    let numbers = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    match framework {
+        Framework::Nist80053 => id.split_once('-').is_some_and(|(family, number)| {
+            family.len() == 2
+                && family.bytes().all(|b| b.is_ascii_uppercase())
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }),
+        Framework::CisAws | Framework::PciDss => numbers(id),
+        Framework::Fsbp => id.split_once('.').is_some_and(|(service, number)| {
+            !service.is_empty()
+                && service.bytes().all(|b| b.is_ascii_alphanumeric())
+                && numbers(number)
+        }),
+    }
+}
+
+/// The controls a header names: a `# nist-800-53:`, `# cis-aws:`, `# pci-dss:` and
+/// `# fsbp:` line each, with ids or `none`. `required`: every line must be there (the
+/// built-in rules, whose mapping is reviewed); user rules may leave any out.
+pub fn controls(
+    fields: &BTreeMap<String, String>,
+    required: bool,
+) -> Result<Vec<Control>, String> {
+    let mut out = Vec::new();
+    for framework in Framework::ALL {
+        let key = framework.pack();
+        let Some(value) = fields.get(key) else {
+            if required {
+                return Err(format!(
+                    "the header has no `{key}:` line; list the {} controls the rule supports, or write `none`",
+                    framework.title()
+                ));
+            }
+            continue;
+        };
+        if value.trim() == "none" {
+            continue;
+        }
+        for id in list(Some(value)) {
+            if !control_id_is_valid(framework, &id) {
+                return Err(format!("`{key}: {id}` is not a {} control id", framework.title()));
+            }
+            out.push(Control::new(framework, id));
+        }
+    }
+    Ok(out)
+}
+
 pub fn builtin_meta(name: &str, content: &str) -> Result<RuleMeta, RuleError> {
     let err = |message: String| RuleError {
         file: name.to_owned(),
@@ -172,7 +227,7 @@ pub fn builtin_meta(name: &str, content: &str) -> Result<RuleMeta, RuleError> {
             description: format!("{} {}", what.replace('\n', " "), why.replace('\n', " ")),
             remediation,
             remediation_url: fields.get("url").cloned(),
-            compliance: list(fields.get("references")),
+            compliance: controls(&fields, true).map_err(err)?,
         },
         resource_types: list(fields.get("resource-types")),
         aliases: list(fields.get("aliases"))
@@ -255,7 +310,7 @@ pub fn alias_table<'a>(rules: impl IntoIterator<Item = &'a RuleMeta>) -> String 
 /// The rules as a markdown table, for the README.
 pub fn markdown_table<'a>(rules: impl IntoIterator<Item = &'a RuleMeta>) -> String {
     let mut out = String::from(
-        "| id | severity | title | resource types | references |\n|---|---|---|---|---|\n",
+        "| id | severity | title | resource types | controls |\n|---|---|---|---|---|\n",
     );
     for meta in rules {
         out.push_str(&format!(
@@ -264,7 +319,7 @@ pub fn markdown_table<'a>(rules: impl IntoIterator<Item = &'a RuleMeta>) -> Stri
             meta.rule.severity,
             meta.rule.title,
             meta.resource_types.join(", "),
-            meta.rule.compliance.join(", ")
+            meta.rule.controls_text()
         ));
     }
     out
@@ -293,7 +348,6 @@ mod tests {
                 );
             }
             assert!(!meta.resource_types.is_empty(), "{path}: resource-types");
-            assert!(!meta.rule.compliance.is_empty(), "{path}: references");
             assert!(
                 cfn_guard::commands::validate::parse_rules(content, path).is_ok(),
                 "{path}"

@@ -141,7 +141,12 @@ impl RuleSet {
                         description: format!("Guard rule {rule_name} from {name}."),
                         remediation: format!("See the rule's message and {name}."),
                         remediation_url: None,
-                        compliance: rule_pack::list(fields.get("references")),
+                        compliance: rule_pack::controls(&fields, false).map_err(|message| {
+                            RuleError {
+                                file: name.clone(),
+                                message,
+                            }
+                        })?,
                     },
                     resource_types: Vec::new(),
                     aliases: Vec::new(),

@@ -133,14 +133,19 @@ pub fn finding(report: &Report, scope: &AsffScope, f: &Finding) -> Value {
             recommendation["Url"] = Value::String(url.clone());
         }
         out["Remediation"] = json!({"Recommendation": recommendation});
-        if !rule.compliance.is_empty() {
-            let related: Vec<Value> = rule
-                .compliance
-                .iter()
-                .take(32)
-                .map(|c| Value::String(c.clone()))
-                .collect();
+        // Security Hub takes at most 32 related requirements.
+        let related: Vec<Value> = rule
+            .compliance
+            .iter()
+            .filter_map(|c| c.related_requirement())
+            .take(32)
+            .map(Value::String)
+            .collect();
+        if !related.is_empty() {
             out["Compliance"]["RelatedRequirements"] = Value::Array(related);
+        }
+        if let Some(control) = rule.controls(crate::model::Framework::Fsbp).next() {
+            out["Compliance"]["SecurityControlId"] = Value::String(control.to_owned());
         }
     }
     // The build that produced the finding, so Security Hub links back to it.

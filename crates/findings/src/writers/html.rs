@@ -78,7 +78,7 @@ fn filter_css() -> String {
         if id != "all" {
             let _ = write!(
                 css,
-                "#st-{id}:checked~main tr.finding:not(.{id}){{display:none}}"
+                "#st-{id}:checked~main .finding:not(.{id}){{display:none}}"
             );
         }
     }
@@ -91,7 +91,7 @@ fn filter_css() -> String {
         let _ = write!(
             css,
             "#sv-{label}:checked~.filters label[for=sv-{label}]{{background:#424242;color:#fff}}\
-             #sv-{label}:checked~main tr.finding:not(.sv-{label}){{display:none}}"
+             #sv-{label}:checked~main .finding:not(.sv-{label}){{display:none}}"
         );
     }
     css
@@ -109,7 +109,8 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;overflow
 .charts{display:flex;flex-wrap:wrap;gap:2rem;align-items:flex-start}.charts h3{font-size:1rem;margin:.2rem 0}\
 details>summary{cursor:pointer;font-size:1.1rem;font-weight:600;margin-top:1.5rem;word-break:break-all}\
 ol.steps{margin:.3rem 0;padding-left:1.2rem}ol.steps li{font-size:.85rem}.step-failed{color:#c62828}.step-skipped,.step-pending,.step-undefined{color:#757575}\
-pre{white-space:pre-wrap;margin:.2rem 0;font-size:.8rem;background:#fafafa;padding:.3rem}.tag{background:#eceff1;border-radius:3px;padding:0 .3rem;font-size:.8rem;margin-right:.2rem}";
+pre{white-space:pre-wrap;margin:.2rem 0;font-size:.8rem;background:#fafafa;padding:.3rem}.tag{background:#eceff1;border-radius:3px;padding:0 .3rem;font-size:.8rem;margin-right:.2rem}\
+ul.results{list-style:none;margin:.3rem 0;padding:0}ul.results li{font-size:.85rem;padding:.1rem .3rem}ul.results .st{display:inline-block;min-width:5.5rem;font-weight:600}";
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -180,6 +181,7 @@ pub fn render(report: &Report) -> String {
     for (file, findings) in &files {
         file_section(&mut out, report, file, findings);
     }
+    control_sections(&mut out, report);
     tag_sections(&mut out, report);
     out.push_str("</main>\n</body>\n</html>\n");
     out
@@ -310,8 +312,7 @@ fn rule_table(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"bar\" style=\"width:{}px\"></span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            // Long rule ids break after an underscore before they break anywhere.
-            esc(id).replace('_', "_<wbr>"),
+            rule_id_html(id),
             severity.map_or(String::new(), |s| format!("<span class=\"sev\" style=\"background:{}\">{}</span>", color(s), s)),
             esc(&rule.map_or(String::new(), |r| r.title.clone())),
             c[1],
@@ -349,12 +350,17 @@ fn file_section(out: &mut String, report: &Report, file: &str, findings: &[&Find
     out.push_str("</details>\n");
 }
 
+/// A rule id, escaped; long ids break after an underscore before they break anywhere.
+fn rule_id_html(id: &str) -> String {
+    esc(id).replace('_', "_<wbr>")
+}
+
 fn tag(name: &str) -> String {
     format!("<span class=\"tag\">{}</span>", esc(name))
 }
 
-/// The tags of a finding: its feature's and scenario's (Cucumber), and its rule's compliance
-/// references.
+/// The tags of a finding: its feature's and scenario's (Cucumber). Rule controls have their
+/// own section.
 fn tags_of<'a>(report: &'a Report, finding: &Finding) -> Vec<&'a str> {
     let mut tags: Vec<&str> = Vec::new();
     if let Some(feature) = report.features.get(&finding.location.file) {
@@ -363,12 +369,36 @@ fn tags_of<'a>(report: &'a Report, finding: &Finding) -> Vec<&'a str> {
     if let Some(scenario) = report.scenarios.get(&finding.id) {
         tags.extend(scenario.tags.iter().map(String::as_str));
     }
-    if let Some(rule) = report.rule(&finding.rule_id) {
-        tags.extend(rule.compliance.iter().map(String::as_str));
-    }
     tags.sort_unstable();
     tags.dedup();
     tags
+}
+
+/// One line per result in a group (tag or control): status, rule, place. The full row with
+/// its message is in the file's section; a group only says which results it holds.
+fn result_list(out: &mut String, findings: &[&Finding]) {
+    let mut rows: Vec<&&Finding> = findings.iter().collect();
+    rows.sort_by_key(|f| {
+        (
+            status_order(f.status),
+            std::cmp::Reverse(f.severity),
+            &f.location.file,
+            f.location.line,
+        )
+    });
+    out.push_str("<ul class=\"results\">");
+    for f in rows {
+        let status = status_name(f.status);
+        let place = crate::writers::position(&f.location);
+        let _ = write!(
+            out,
+            "<li class=\"finding {status} sv-{}\"><span class=\"st\">{status}</span> <code>{}</code> <code>{}</code></li>",
+            f.severity.label(),
+            rule_id_html(&f.rule_id),
+            esc(&place)
+        );
+    }
+    out.push_str("</ul>\n");
 }
 
 /// A section per tag, tags with failures first.
@@ -394,8 +424,64 @@ fn tag_sections(out: &mut String, report: &Report) {
             tag(name),
             findings.len()
         );
-        findings_table(out, report, findings, true);
+        result_list(out, findings);
         out.push_str("</details>\n");
+    }
+}
+
+/// A section per compliance framework, with a row per control the run's rules support:
+/// how many results failed, and which.
+fn control_sections(out: &mut String, report: &Report) {
+    let mut by_control: BTreeMap<&crate::model::Control, Vec<&Finding>> = BTreeMap::new();
+    for f in &report.findings {
+        if let Some(rule) = report.rule(&f.rule_id) {
+            for control in &rule.compliance {
+                by_control.entry(control).or_default().push(f);
+            }
+        }
+    }
+    if by_control.is_empty() {
+        return;
+    }
+    out.push_str("<h2>By control</h2>\n");
+    for framework in crate::model::Framework::ALL {
+        let controls: Vec<(&&crate::model::Control, &Vec<&Finding>)> = by_control
+            .iter()
+            .filter(|(c, _)| c.framework == framework)
+            .collect();
+        if controls.is_empty() {
+            continue;
+        }
+        let failing_controls = controls.iter().filter(|(_, f)| failing(f) > 0).count();
+        let _ = writeln!(
+            out,
+            "<details{}><summary>{} — {failing_controls} of {} controls with failures</summary>",
+            if failing_controls > 0 { " open" } else { "" },
+            esc(framework.title()),
+            controls.len()
+        );
+        out.push_str("<table><tr><th>Control</th><th>Failing</th><th>Results</th></tr>\n");
+        for (control, findings) in controls {
+            let _ = write!(
+                out,
+                "<tr><td><code>{}</code></td><td>{} of {}</td><td>",
+                esc(&control.id),
+                failing(findings),
+                findings.len()
+            );
+            let bad: Vec<&Finding> = findings
+                .iter()
+                .copied()
+                .filter(|f| matches!(f.status, Status::Failed | Status::Error))
+                .collect();
+            if bad.is_empty() {
+                out.push_str("all passed or suppressed");
+            } else {
+                result_list(out, &bad);
+            }
+            out.push_str("</td></tr>\n");
+        }
+        out.push_str("</table></details>\n");
     }
 }
 

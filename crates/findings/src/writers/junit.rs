@@ -131,7 +131,7 @@ fn case(w: &mut Writer<Vec<u8>>, report: &Report, f: &Finding) -> std::io::Resul
             if let Some(rule) = report.rule(&f.rule_id) {
                 body.push_str(&format!("fix: {}\n", rule.remediation));
                 if !rule.compliance.is_empty() {
-                    body.push_str(&format!("references: {}\n", rule.compliance.join(", ")));
+                    body.push_str(&format!("controls: {}\n", rule.controls_text()));
                 }
             }
             ("failure", f.message.clone(), body)

@@ -14,7 +14,11 @@ fn rule(id: &str, severity: Severity, title: &str) -> Rule {
         description: format!("{title}. Checks every resource of the type."),
         remediation: "Set the property as shown in the rule's documentation.".into(),
         remediation_url: Some(format!("https://example.com/rules/{id}")),
-        compliance: vec!["NIST 800-53 SC-28".into(), "AWS Security Hub S3.4".into()],
+        compliance: vec![
+            Control::new(Framework::Nist80053, "SC-28"),
+            Control::new(Framework::PciDss, "3.5.1"),
+            Control::new(Framework::Fsbp, "S3.4"),
+        ],
     }
 }
 

@@ -17,6 +17,10 @@ fn level(severity: crate::Severity) -> &'static str {
     }
 }
 
+fn findings_frameworks() -> [crate::model::Framework; 4] {
+    crate::model::Framework::ALL
+}
+
 pub fn render(report: &Report) -> String {
     let rule_index: std::collections::HashMap<&str, usize> = report
         .rules
@@ -30,7 +34,16 @@ pub fn render(report: &Report) -> String {
         .map(|r| {
             let mut help = format!("{}\n\nFix: {}", r.description, r.remediation);
             if !r.compliance.is_empty() {
-                help.push_str(&format!("\n\nReferences: {}", r.compliance.join(", ")));
+                help.push_str(&format!("\n\nControls: {}", r.controls_text()));
+            }
+            let mut tags = vec![Value::String("security".into())];
+            tags.extend(r.compliance.iter().map(|c| Value::String(c.tag())));
+            let mut compliance = serde_json::Map::new();
+            for framework in findings_frameworks() {
+                let ids: Vec<&str> = r.controls(framework).collect();
+                if !ids.is_empty() {
+                    compliance.insert(framework.pack().into(), json!(ids));
+                }
             }
             let mut rule = json!({
                 "id": r.id,
@@ -40,10 +53,10 @@ pub fn render(report: &Report) -> String {
                 "help": {"text": help},
                 "defaultConfiguration": {"level": level(r.severity)},
                 "properties": {
-                    "tags": ["security"],
+                    "tags": tags,
                     "security-severity": r.severity.score(),
                     "severity": r.severity.label(),
-                    "compliance": r.compliance,
+                    "compliance": compliance,
                 },
             });
             if let Some(url) = &r.remediation_url {
