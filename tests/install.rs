@@ -108,11 +108,18 @@ fn a_release_installs_all_six_binaries_that_name_their_version_and_commit() {
     let dir = tempfile::tempdir().unwrap();
     let published = release(dir.path());
     let sums = std::fs::read_to_string(published.join("SHA256SUMS")).unwrap();
-    assert!(sums.contains(&format!("aws-pipeline-steps-{}-x86_64-linux-gnu.tar.gz", version())));
+    assert!(sums.contains(&format!(
+        "aws-pipeline-steps-{}-x86_64-linux-gnu.tar.gz",
+        version()
+    )));
     let url = serve(dir.path().to_owned());
     let prefix = dir.path().join("prefix");
     let out = install(&url, &prefix);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut got = installed(&prefix);
     got.sort();
     let mut want: Vec<String> = BINARIES.iter().map(|b| (*b).to_owned()).collect();
@@ -176,7 +183,8 @@ fn a_bad_checksum_a_truncated_archive_and_a_missing_release_install_nothing() {
     assert!(installed(&prefix).is_empty());
     // ... and if SHA256SUMS was made from the cut archive, unpacking refuses it.
     let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
-    let line = String::from_utf8_lossy(&sum.stdout).replace(&format!("{}/", published.display()), "");
+    let line =
+        String::from_utf8_lossy(&sum.stdout).replace(&format!("{}/", published.display()), "");
     std::fs::write(&sums, line).unwrap();
     let out = install(&url, &prefix);
     assert!(!out.status.success());

@@ -623,5 +623,8 @@ fn a_project_configuration_file_sets_defaults_and_flags_win() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains(".aws-pipeline-steps.yaml:4:"), "{err}");
-    assert!(err.contains("`excludes` is not a flag of template-scan"), "{err}");
+    assert!(
+        err.contains("`excludes` is not a flag of template-scan"),
+        "{err}"
+    );
 }

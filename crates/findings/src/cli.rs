@@ -87,7 +87,10 @@ pub fn parse<C: Parser>(fail_on_default: &'static str) -> Result<C, Exit> {
         }
     };
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let matches = command.clone().try_get_matches_from(&argv).map_err(clap_exit)?;
+    let matches = command
+        .clone()
+        .try_get_matches_from(&argv)
+        .map_err(clap_exit)?;
     // The project's defaults, for the flags the command line leaves out.
     let config = std::env::current_dir()
         .ok()

@@ -15,6 +15,6 @@ pub mod writers;
 pub use exceptions::{Exceptions, ExceptionsError};
 pub use gate::{evaluate, Exit, FailOn, Verdict};
 pub use model::{
-    Control, ExpiredException, Feature, Finding, Framework, Location, Report, Rule, Scenario, Severity, Status, Step,
-    StepStatus, Suppression, Target, Tool, Totals,
+    Control, ExpiredException, Feature, Finding, Framework, Location, Report, Rule, Scenario,
+    Severity, Status, Step, StepStatus, Suppression, Target, Tool, Totals,
 };

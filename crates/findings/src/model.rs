@@ -142,7 +142,9 @@ impl FromStr for Framework {
             .into_iter()
             .find(|f| f.pack().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("`{s}` is not a rule set; use one of nist-800-53, cis-aws, pci-dss, fsbp, all")
+                format!(
+                    "`{s}` is not a rule set; use one of nist-800-53, cis-aws, pci-dss, fsbp, all"
+                )
             })
     }
 }
@@ -168,10 +170,7 @@ impl Control {
     pub fn related_requirement(&self) -> Option<String> {
         match self.framework {
             Framework::Nist80053 => Some(format!("NIST.800-53.r5 {}", self.id)),
-            Framework::CisAws => Some(format!(
-                "CIS AWS Foundations Benchmark v3.0.0/{}",
-                self.id
-            )),
+            Framework::CisAws => Some(format!("CIS AWS Foundations Benchmark v3.0.0/{}", self.id)),
             Framework::PciDss => Some(format!("PCI DSS v4.0/{}", self.id)),
             Framework::Fsbp => None,
         }

@@ -94,7 +94,11 @@ fn scalar(node: &Node) -> Option<String> {
     }
 }
 
-fn settings(file: &str, entries: &[spanned::Entry], out: &mut Vec<Setting>) -> Result<(), ConfigError> {
+fn settings(
+    file: &str,
+    entries: &[spanned::Entry],
+    out: &mut Vec<Setting>,
+) -> Result<(), ConfigError> {
     for entry in entries {
         let err = |message: String| ConfigError {
             file: file.to_owned(),
@@ -106,13 +110,23 @@ fn settings(file: &str, entries: &[spanned::Entry], out: &mut Vec<Setting>) -> R
             Value::Seq(items) => (
                 items
                     .iter()
-                    .map(|i| scalar(i).ok_or_else(|| err(format!("`{}`: list items must be strings or numbers", entry.key))))
+                    .map(|i| {
+                        scalar(i).ok_or_else(|| {
+                            err(format!(
+                                "`{}`: list items must be strings or numbers",
+                                entry.key
+                            ))
+                        })
+                    })
                     .collect::<Result<_, _>>()?,
                 None,
             ),
             _ => (
                 vec![scalar(&entry.value).ok_or_else(|| {
-                    err(format!("`{}` takes a string, a number, a list or a boolean", entry.key))
+                    err(format!(
+                        "`{}` takes a string, a number, a list or a boolean",
+                        entry.key
+                    ))
                 })?],
                 None,
             ),
@@ -219,9 +233,11 @@ pub fn apply(
         if current_matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
             continue;
         }
-        let is_path = arg
-            .get_value_names()
-            .is_some_and(|names| names.iter().any(|n| matches!(n.as_str(), "FILE" | "DIR" | "PATH")));
+        let is_path = arg.get_value_names().is_some_and(|names| {
+            names
+                .iter()
+                .any(|n| matches!(n.as_str(), "FILE" | "DIR" | "PATH"))
+        });
         match setting.switch {
             Some(true) => extra.push(format!("--{}", setting.flag).into()),
             Some(false) => {}

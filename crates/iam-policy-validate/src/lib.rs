@@ -132,9 +132,9 @@ fn skipped(args: &TemplateArgs) -> Option<String> {
     let file = args.template_path.display().to_string();
     let text = std::fs::read_to_string(&args.template_path).ok()?;
     match cfn::load(&file, &text, cfn::Limits::default()) {
-        Ok(root) if cfn::document_kind(&root) == cfn::DocumentKind::Other => {
-            Some(format!("{file} is not a CloudFormation template (no Resources): skipped"))
-        }
+        Ok(root) if cfn::document_kind(&root) == cfn::DocumentKind::Other => Some(format!(
+            "{file} is not a CloudFormation template (no Resources): skipped"
+        )),
         Err(e) if e.kind == cfn::ErrorKind::SeveralDocuments => Some(format!(
             "{file} holds several YAML documents, so it is no template: skipped"
         )),

@@ -73,12 +73,23 @@ mod tests {
             "china-deploy",
             "fis-trigger",
         ] {
-            assert!(dir.join("completions").join(format!("{name}.bash")).is_file(), "{name}");
-            assert!(dir.join("completions").join(format!("_{name}")).is_file(), "{name}");
-            let man = std::fs::read_to_string(dir.join("man/man1").join(format!("{name}.1"))).unwrap();
+            assert!(
+                dir.join("completions")
+                    .join(format!("{name}.bash"))
+                    .is_file(),
+                "{name}"
+            );
+            assert!(
+                dir.join("completions").join(format!("_{name}")).is_file(),
+                "{name}"
+            );
+            let man =
+                std::fs::read_to_string(dir.join("man/man1").join(format!("{name}.1"))).unwrap();
             assert!(man.contains(".TH"), "{name}");
         }
-        assert!(dir.join("man/man1/iam-policy-validate-validate.1").is_file());
+        assert!(dir
+            .join("man/man1/iam-policy-validate-validate.1")
+            .is_file());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

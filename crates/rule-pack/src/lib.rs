@@ -136,7 +136,11 @@ pub fn guard_rule_names(content: &str) -> Vec<String> {
 /// Whether `id` is written as `framework` writes its control ids: `SC-28` (base controls of
 /// NIST 800-53, no enhancements), `2.1.1` (CIS, PCI DSS), `S3.5` (FSBP).
 fn control_id_is_valid(framework: Framework, id: &str) -> bool {
-    let numbers = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let numbers = |s: &str| {
+        !s.is_empty()
+            && s.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
     match framework {
         Framework::Nist80053 => id.split_once('-').is_some_and(|(family, number)| {
             family.len() == 2
@@ -156,10 +160,7 @@ fn control_id_is_valid(framework: Framework, id: &str) -> bool {
 /// The controls a header names: a `# nist-800-53:`, `# cis-aws:`, `# pci-dss:` and
 /// `# fsbp:` line each, with ids or `none`. `required`: every line must be there (the
 /// built-in rules, whose mapping is reviewed); user rules may leave any out.
-pub fn controls(
-    fields: &BTreeMap<String, String>,
-    required: bool,
-) -> Result<Vec<Control>, String> {
+pub fn controls(fields: &BTreeMap<String, String>, required: bool) -> Result<Vec<Control>, String> {
     let mut out = Vec::new();
     for framework in Framework::ALL {
         let key = framework.pack();
@@ -177,7 +178,10 @@ pub fn controls(
         }
         for id in list(Some(value)) {
             if !control_id_is_valid(framework, &id) {
-                return Err(format!("`{key}: {id}` is not a {} control id", framework.title()));
+                return Err(format!(
+                    "`{key}: {id}` is not a {} control id",
+                    framework.title()
+                ));
             }
             out.push(Control::new(framework, id));
         }

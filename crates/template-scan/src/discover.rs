@@ -336,7 +336,9 @@ mod tests {
 /// The files changed against a git ref (`--changed-since`): tracked files that differ from
 /// it in the work tree or the index, and untracked files git does not ignore. Canonical
 /// paths, so they compare with discovered inputs however those were named.
-pub fn changed_since(reference: &str) -> Result<std::collections::BTreeSet<PathBuf>, DiscoverError> {
+pub fn changed_since(
+    reference: &str,
+) -> Result<std::collections::BTreeSet<PathBuf>, DiscoverError> {
     let git = |args: &[&str]| -> Result<String, DiscoverError> {
         let out = std::process::Command::new("git")
             .args(args)
@@ -388,9 +390,8 @@ pub fn touched(inputs: Vec<Input>, changed: &std::collections::BTreeSet<PathBuf>
                     changed.iter().zip(&names).any(|(path, name)| {
                         text.contains(name.as_str())
                             && dir.as_ref().is_some_and(|d| {
-                                path.strip_prefix(d).is_ok_and(|rel| {
-                                    text.contains(&*rel.to_string_lossy())
-                                })
+                                path.strip_prefix(d)
+                                    .is_ok_and(|rel| text.contains(&*rel.to_string_lossy()))
                             })
                     })
                 })

@@ -90,6 +90,14 @@ fn recorded(report: &Report, file: &str, f: &Finding, recorded: &crate::Scenario
     for tag in &recorded.tags {
         tags.push(json!({"name": tag, "line": line}));
     }
+    // The rule's compliance controls, so a report can be filtered by control.
+    for control in report
+        .rule(&f.rule_id)
+        .map(|r| r.compliance.as_slice())
+        .unwrap_or_default()
+    {
+        tags.push(json!({"name": format!("@{}", control.tag()), "line": line}));
+    }
     json!({
         "id": format!("{};{}", slug(file), slug(&report.title_of(f))),
         "keyword": "Scenario",
@@ -135,6 +143,11 @@ fn scenario(report: &Report, file: &str, f: &Finding) -> Value {
         .rule(&f.rule_id)
         .map(|r| r.remediation.clone())
         .unwrap_or_default();
+    let mut tags = vec![
+        json!({"name": format!("@{}", f.severity.label()), "line": line}),
+        json!({"name": format!("@{}", f.rule_id), "line": line}),
+    ];
+    tags.extend(control_tags(report, f, line));
     json!({
         "id": format!("{};{}", slug(file), slug(&format!("{} {}", f.rule_id, f.location.resource.as_deref().unwrap_or("")))),
         "keyword": "Scenario",
@@ -142,10 +155,7 @@ fn scenario(report: &Report, file: &str, f: &Finding) -> Value {
         "name": truncate(&format!("{} {title} [{subject}]", f.rule_id), MAX_NAME),
         "description": remediation,
         "line": line,
-        "tags": [
-            {"name": format!("@{}", f.severity.label()), "line": line},
-            {"name": format!("@{}", f.rule_id), "line": line},
-        ],
+        "tags": tags,
         "steps": [
             {
                 "keyword": "Given ",
@@ -161,6 +171,18 @@ fn scenario(report: &Report, file: &str, f: &Finding) -> Value {
             },
         ],
     })
+}
+
+/// The rule's compliance controls as tags (`@nist-800-53:SC-28`), so a report can be
+/// filtered by control.
+fn control_tags(report: &Report, f: &Finding, line: u32) -> Vec<Value> {
+    report
+        .rule(&f.rule_id)
+        .map(|r| r.compliance.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| json!({"name": format!("@{}", c.tag()), "line": line}))
+        .collect()
 }
 
 #[cfg(test)]

@@ -649,12 +649,17 @@ mod tests {
             .unwrap();
         assert!(app < fine && broken < fine, "failing files first");
         assert!(html.contains("<h2>By tag</h2>"));
-        for tag in ["@s3", "@encryption", "NIST 800-53 SC-28"] {
+        for tag in ["@s3", "@encryption"] {
             assert!(
                 html.contains(&format!("<summary><span class=\"tag\">{tag}</span>")),
                 "{tag}"
             );
         }
+        // Controls have their own section, a table per framework.
+        assert!(html.contains("<h2>By control</h2>"));
+        assert!(html
+            .contains("<summary>NIST SP 800-53 Rev. 5 — 1 of 1 controls with failures</summary>"));
+        assert!(html.contains("<tr><td><code>SC-28</code></td><td>1 of"));
         assert!(html.contains("<li class=\"step-failed\"><b>Then</b> it must contain"));
         assert!(html.contains("<pre>data does not have &lt;encryption&gt;</pre>"));
         // Every status and severity has a filter, and every finding row the classes it needs.
@@ -667,7 +672,7 @@ mod tests {
         ] {
             assert!(html.contains(&format!("<label for=\"{id}\">")), "{id}");
             assert!(
-                html.contains(&format!("#{id}:checked~main tr.finding")),
+                html.contains(&format!("#{id}:checked~main .finding")),
                 "{id}"
             );
         }

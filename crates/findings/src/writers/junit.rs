@@ -84,9 +84,24 @@ fn suite(
             .as_str(),
     ));
     w.write_event(Event::Start(start))?;
-    if !report.context.is_empty() {
+    // The run's context, then the controls of each rule in the suite (`controls:RULE`):
+    // the XSD CodeBuild follows has properties on suites only, not on test cases.
+    let mut properties: Vec<(String, String)> = report
+        .context
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let rules: std::collections::BTreeSet<&str> =
+        cases.iter().map(|f| f.rule_id.as_str()).collect();
+    for id in rules {
+        if let Some(rule) = report.rule(id).filter(|r| !r.compliance.is_empty()) {
+            let tags: Vec<String> = rule.compliance.iter().map(|c| c.tag()).collect();
+            properties.push((format!("controls:{id}"), tags.join(" ")));
+        }
+    }
+    if !properties.is_empty() {
         w.write_event(Event::Start(BytesStart::new("properties")))?;
-        for (name, value) in &report.context {
+        for (name, value) in &properties {
             let mut p = BytesStart::new("property");
             p.push_attribute(("name", name.as_str()));
             p.push_attribute(("value", value.as_str()));

@@ -20,7 +20,10 @@ fn cell(text: &str) -> String {
 }
 
 fn row(report: &Report, f: &Finding) -> String {
-    let rule = match report.rule(&f.rule_id).and_then(|r| r.remediation_url.as_deref()) {
+    let rule = match report
+        .rule(&f.rule_id)
+        .and_then(|r| r.remediation_url.as_deref())
+    {
         Some(url) => format!("[`{}`]({url})", f.rule_id),
         None => format!("`{}`", f.rule_id),
     };
@@ -152,6 +155,10 @@ mod tests {
         }
         let text = render(&report, FailOn::Severity(Severity::High));
         assert!(text.chars().count() <= MAX_CHARS);
-        assert!(text.contains("more failed findings not shown"), "{}", &text[text.len() - 300..]);
+        assert!(
+            text.contains("more failed findings not shown"),
+            "{}",
+            &text[text.len() - 300..]
+        );
     }
 }
