@@ -628,3 +628,53 @@ fn a_project_configuration_file_sets_defaults_and_flags_win() {
         "{err}"
     );
 }
+
+/// Hard-coded secrets are found, and no report, log line or quoted source line carries them.
+#[test]
+fn hard_coded_secrets_are_reported_and_never_echoed() {
+    let dir = report_dir("secrets");
+    let template = "fixtures/secrets/hardcoded.yaml";
+    let out = run(
+        "template-scan",
+        &[template, "--report-dir", dir.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    for rule in [
+        "SECRETS_NO_PLAINTEXT_PASSWORD",
+        "LAMBDA_FUNCTION_NO_SECRETS_IN_ENVIRONMENT",
+        "CODEBUILD_PROJECT_NO_PLAINTEXT_SECRETS",
+        "EC2_USER_DATA_NO_AWS_KEYS",
+        "CFN_PARAMETER_SECRET_NO_DEFAULT",
+        "CFN_PARAMETER_SECRET_NO_ECHO",
+    ] {
+        assert!(text.contains(rule), "{rule} not reported:\n{text}");
+    }
+    let compact = run("template-scan", &[template, "--output", "compact"]);
+    let json = run("template-scan", &[template, "--output", "json"]);
+    let mut outputs = vec![
+        ("stdout".to_owned(), text.clone()),
+        ("stderr".to_owned(), stderr(&out)),
+        ("compact".to_owned(), stdout(&compact)),
+        ("json".to_owned(), stdout(&json)),
+    ];
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        outputs.push((
+            path.display().to_string(),
+            std::fs::read_to_string(&path).unwrap(),
+        ));
+    }
+    assert!(outputs.len() >= 8, "every report was written: {outputs:?}");
+    for secret in [
+        "Parameter-Default-Secret-7",
+        "Literal-Db-Secret-9",
+        "Env-Secret-5",
+        "Build-Secret-Access-Key-3",
+        "AKIAZZZZZZZZZZZZZZZZ",
+    ] {
+        for (name, content) in &outputs {
+            assert!(!content.contains(secret), "{name} echoes {secret}");
+        }
+    }
+}

@@ -27,6 +27,7 @@ fn rules() -> Vec<Rule> {
         remediation: remediation.to_owned(),
         remediation_url: Some(url.to_owned()),
         compliance: Vec::new(),
+        sensitive: false,
     };
     vec![
         rule(

@@ -201,6 +201,10 @@ pub struct Rule {
     pub remediation_url: Option<String>,
     /// The compliance controls the rule supports, in framework order.
     pub compliance: Vec<Control>,
+    /// The rule finds secrets: its findings never carry the value, and no report quotes the
+    /// source line they point at.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
 }
 
 impl Rule {
@@ -512,6 +516,16 @@ pub struct Totals {
 }
 
 impl Report {
+    /// Whether the source line `file:line` may be quoted in a report: not when a finding of
+    /// a rule that finds secrets points at it.
+    pub fn quotable(&self, file: &str, line: u32) -> bool {
+        !self.findings.iter().any(|f| {
+            f.location.file == file
+                && f.location.line == Some(line)
+                && self.rule(&f.rule_id).is_some_and(|r| r.sensitive)
+        })
+    }
+
     pub fn new(tool: Tool, started_at: DateTime<Utc>) -> Self {
         Report {
             tool,

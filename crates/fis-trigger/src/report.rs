@@ -24,6 +24,7 @@ fn rules() -> [Rule; 4] {
             "https://docs.aws.amazon.com/fis/latest/userguide/monitoring-experiments.html".into(),
         ),
         compliance: Vec::new(),
+        sensitive: false,
     };
     [
         rule(

@@ -170,6 +170,19 @@ fn walk(rule: &str, checks: &Value, out: &mut Vec<Failure>) {
             walk(rule, &r["checks"], out);
         } else if let Some(c) = check.get("Clause") {
             let inner = c.get("Binary").or_else(|| c.get("Unary")).unwrap_or(c);
+            // A map-key filter (`Parameters[ keys == /password$/ ]`) reports each key it
+            // did not select as a clause without text; those are not failures of the rule.
+            let text_of = |k: &str| inner[k].as_str().unwrap_or("").trim().is_empty();
+            if text_of("context")
+                && inner["messages"]["custom_message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim()
+                    .is_empty()
+                && inner.get("context").is_some()
+            {
+                continue;
+            }
             if let Some((path, custom, detail)) = clause(inner) {
                 out.push(Failure::new(rule, path, custom, detail));
             }
@@ -339,7 +352,18 @@ pub fn group(root: &Node, failures: Vec<Failure>) -> Groups {
     let mut groups = Groups::new();
     for failure in failures {
         let owner = owner(root, &failure.path);
-        let key = (failure.rule.clone(), owner.as_ref().map(|o| o.id.clone()));
+        // Without a resource, failures about different parameters or outputs are still
+        // different findings: one per entry of the section, never merged into one.
+        let subject = owner.as_ref().map(|o| o.id.clone()).or_else(|| {
+            let segments: Vec<&str> = failure.path.split('/').filter(|s| !s.is_empty()).collect();
+            match segments.as_slice() {
+                [section @ ("Parameters" | "Outputs" | "Conditions" | "Mappings" | "Rules"), name, ..] => {
+                    Some(format!("/{section}/{name}"))
+                }
+                _ => None,
+            }
+        });
+        let key = (failure.rule.clone(), subject);
         let entry = groups.entry(key).or_insert_with(|| (owner, Vec::new()));
         if !entry
             .1
@@ -396,6 +420,23 @@ pub fn identity(location: &Location, owner: Option<&Owner>) -> Location {
 /// One sentence for the failures of one rule x resource: the rule's own words, then what
 /// was found, each said once: `port 22 (SSH) is open to the internet (`FromPort` is `22`,
 /// `ToPort` is `22`)`.
+/// The rules' own messages only, without the values Guard found: for rules about secrets.
+pub fn describe_without_values(failures: &[Failure]) -> String {
+    let mut customs: Vec<&str> = Vec::new();
+    for f in failures {
+        if let Some(c) = f.custom.as_deref() {
+            if !customs.contains(&c) {
+                customs.push(c);
+            }
+        }
+    }
+    if customs.is_empty() {
+        "the value looks like a secret written into the template".into()
+    } else {
+        customs.join("; ")
+    }
+}
+
 pub fn describe(failures: &[Failure]) -> String {
     let mut customs: Vec<&str> = Vec::new();
     let mut details: Vec<&str> = Vec::new();

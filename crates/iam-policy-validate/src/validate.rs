@@ -70,6 +70,7 @@ fn rules(report: &mut Report) {
                 remediation: check.remediation.to_owned(),
                 remediation_url: None,
                 compliance: Vec::new(),
+                sensitive: false,
             },
         );
     }
@@ -449,6 +450,7 @@ fn online_rule(
         },
         remediation_url: (!learn_more.is_empty()).then(|| learn_more.to_owned()),
         compliance: Vec::new(),
+        sensitive: false,
     });
     rule
 }

@@ -232,6 +232,13 @@ pub fn builtin_meta(name: &str, content: &str) -> Result<RuleMeta, RuleError> {
             remediation,
             remediation_url: fields.get("url").cloned(),
             compliance: controls(&fields, true).map_err(err)?,
+            sensitive: match fields.get("sensitive").map(String::as_str) {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(err(format!("`sensitive: {other}` must be true or false")))
+                }
+            },
         },
         resource_types: list(fields.get("resource-types")),
         aliases: list(fields.get("aliases"))

@@ -28,7 +28,8 @@ fn rules() -> [Rule; 3] {
             "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-troubleshooting.html".into(),
         ),
         compliance: Vec::new(),
-    }
+        sensitive: false,
+}
     };
     [
         rule(

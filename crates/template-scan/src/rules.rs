@@ -147,6 +147,7 @@ impl RuleSet {
                                 message,
                             }
                         })?,
+                        sensitive: false,
                     },
                     resource_types: Vec::new(),
                     aliases: Vec::new(),

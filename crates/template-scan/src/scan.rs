@@ -427,6 +427,7 @@ fn scan_error_rule() -> findings::Rule {
         remediation: "Fix the file at the position shown, or exclude it with --exclude.".into(),
         remediation_url: None,
         compliance: Vec::new(),
+        sensitive: false,
     }
 }
 
@@ -467,7 +468,12 @@ fn findings_of(
         };
         let first = failures.first().map(|f| f.path.as_str()).unwrap_or("");
         let location = location(file, root, owner.as_ref(), first);
-        let message = describe(&failures);
+        // A rule about secrets says what is wrong, never the value Guard found.
+        let message = if meta.rule.sensitive {
+            guard_report::describe_without_values(&failures)
+        } else {
+            describe(&failures)
+        };
         let mut finding = Finding {
             id: Finding::stable_id(TOOL, &rule_id, &identity(&location, owner.as_ref())),
             rule_id: rule_id.clone(),
@@ -496,7 +502,13 @@ fn findings_of(
         if !crate::rules::applies(meta.applies_to, doc.kind) {
             continue;
         }
-        if meta.resource_types.is_empty() {
+        // Rules about the template's own sections (`resource-types: Parameters`) pass for
+        // the file, like user rules, which name no resource type.
+        if meta
+            .resource_types
+            .iter()
+            .all(|t| t == "Parameters" || t == "Outputs")
+        {
             if compliant.contains(&meta.rule.id) {
                 let location = location(file, root, None, "");
                 out.push(passed(&meta.rule.id, meta.rule.severity, location, None));

@@ -79,34 +79,51 @@ fn check_rule(set: &RuleSet, path: &str) -> Vec<String> {
     )
     .expect("fixture loads");
     let mut bad = 0;
+    // Resources by logical id; parameters and outputs (rules about the template's own
+    // sections) by their path, `/Parameters/BadPassword`.
+    let mut subjects: Vec<(String, Box<dyn Fn(&findings::Finding) -> bool>)> = Vec::new();
     for resource in cfn::resources(&root) {
-        let name = resource
-            .logical_id
-            .rsplit('.')
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let logical_id = resource.logical_id.to_owned();
+        let name = logical_id.rsplit('.').next().unwrap_or("").to_owned();
+        subjects.push((
+            name,
+            Box::new(move |f| f.location.resource.as_deref() == Some(logical_id.as_str())),
+        ));
+    }
+    for section in ["Parameters", "Outputs"] {
+        if let Some(entries) = root.get(section).and_then(|n| n.as_map()) {
+            for entry in entries {
+                let path = format!("/{section}/{}", entry.key);
+                subjects.push((
+                    entry.key.clone(),
+                    Box::new(move |f| {
+                        f.location
+                            .property_path
+                            .as_deref()
+                            .is_some_and(|p| p == path || p.starts_with(&format!("{path}/")))
+                    }),
+                ));
+            }
+        }
+    }
+    for (name, belongs) in &subjects {
+        let logical_id = name.clone();
+        let name = name.to_ascii_lowercase();
         let of_resource: Vec<_> = report
             .findings
             .iter()
-            .filter(|f| {
-                f.rule_id == id && f.location.resource.as_deref() == Some(resource.logical_id)
-            })
+            .filter(|f| f.rule_id == id && belongs(f))
             .collect();
         if name.starts_with("bad") {
             bad += 1;
             match of_resource.iter().find(|f| f.status == Status::Failed) {
-                None => problems.push(format!(
-                    "{stem}.fail.{ext}: {} did not fail",
-                    resource.logical_id
-                )),
+                None => problems.push(format!("{stem}.fail.{ext}: {logical_id} did not fail")),
                 Some(f) => {
                     let line = f.location.line.unwrap_or(0) as usize;
                     let text = fail_text.lines().nth(line.saturating_sub(1)).unwrap_or("");
                     if !text.contains("fails here") {
                         problems.push(format!(
-                            "{stem}.fail.{ext}: {} failed at line {line} ({text:?}), which is not marked `fails here`",
-                            resource.logical_id
+                            "{stem}.fail.{ext}: {logical_id} failed at line {line} ({text:?}), which is not marked `fails here`"
                         ));
                     }
                 }
@@ -114,8 +131,7 @@ fn check_rule(set: &RuleSet, path: &str) -> Vec<String> {
         } else if name.starts_with("good") && of_resource.iter().any(|f| f.status != Status::Passed)
         {
             problems.push(format!(
-                "{stem}.fail.{ext}: {} did not pass: {of_resource:?}",
-                resource.logical_id
+                "{stem}.fail.{ext}: {logical_id} did not pass: {of_resource:?}"
             ));
         }
     }

@@ -281,6 +281,7 @@ impl<'a> Sink<'a> {
                     .clone()
                     .or_else(|| ours.and_then(|o| o.rule.remediation_url.clone())),
                 compliance: ours.map(|o| o.rule.compliance.clone()).unwrap_or_default(),
+                sensitive: false,
             });
         let mut id = Finding::stable_id(&item.tool, &item.rule, identity);
         let given = self.given.entry(id.clone()).or_insert(0);

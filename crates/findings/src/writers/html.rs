@@ -504,6 +504,7 @@ fn findings_table(out: &mut String, report: &Report, findings: &[&Finding], show
         if let Some(text) = f
             .location
             .line
+            .filter(|l| report.quotable(&f.location.file, *l))
             .and_then(|l| source?.lines().nth((l as usize).saturating_sub(1)))
         {
             let _ = write!(detail, "<br><code>{}</code>", esc(text.trim()));

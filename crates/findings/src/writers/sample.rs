@@ -19,6 +19,7 @@ fn rule(id: &str, severity: Severity, title: &str) -> Rule {
             Control::new(Framework::PciDss, "3.5.1"),
             Control::new(Framework::Fsbp, "S3.4"),
         ],
+        sensitive: false,
     }
 }
 

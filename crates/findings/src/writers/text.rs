@@ -131,12 +131,16 @@ fn finding(
         style.paint("1;34", "-->"),
         position(&f.location)
     );
-    let line_text = f.location.line.and_then(|l| {
-        source?
-            .lines()
-            .nth((l as usize).saturating_sub(1))
-            .map(|t| (l, t))
-    });
+    let line_text = f
+        .location
+        .line
+        .filter(|l| report.quotable(&f.location.file, *l))
+        .and_then(|l| {
+            source?
+                .lines()
+                .nth((l as usize).saturating_sub(1))
+                .map(|t| (l, t))
+        });
     let detail = match resource_label(&f.location) {
         Some(r) => format!("{r}: {}", f.message),
         None => f.message.clone(),
