@@ -216,3 +216,16 @@ fn the_install_script_pins_the_workspace_version() {
         "scripts/install.sh installs another version than the workspace's"
     );
 }
+
+/// The same binaries give the same archive, byte for byte: timestamps, owners and member
+/// order come from the commit, not from the machine or the clock.
+#[test]
+fn packaging_is_reproducible() {
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    let a = std::fs::read_to_string(release(first.path()).join("SHA256SUMS")).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let b = std::fs::read_to_string(release(second.path()).join("SHA256SUMS")).unwrap();
+    assert!(a.contains("x86_64-linux-gnu.tar.gz"), "{a}");
+    assert_eq!(a, b, "two packagings of the same binaries differ");
+}
