@@ -38,6 +38,32 @@ fn main() {
         ));
     }
     code.push_str("];\n");
+    // Each rule's fixtures, for `template-scan rules ID` and the rule reference.
+    code.push_str("/// The built-in rules' fixtures: rule path, fail fixture, pass fixture.\npub static BUILTIN_FIXTURES: &[(&str, &str, &str)] = &[\n");
+    for file in &files {
+        let relative = file
+            .strip_prefix(&root)
+            .expect("under rules/")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let stem = file.display().to_string();
+        let stem = stem.trim_end_matches(".guard");
+        let ext = if Path::new(&format!("{stem}.fail.json")).is_file() {
+            "json"
+        } else {
+            "yaml"
+        };
+        let fail = format!("{stem}.fail.{ext}");
+        let pass = format!("{stem}.pass.{ext}");
+        if Path::new(&fail).is_file() && Path::new(&pass).is_file() {
+            println!("cargo:rerun-if-changed={fail}");
+            println!("cargo:rerun-if-changed={pass}");
+            code.push_str(&format!(
+                "    ({relative:?}, include_str!({fail:?}), include_str!({pass:?})),\n"
+            ));
+        }
+    }
+    code.push_str("];\n");
     let out =
         PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("builtin_rules.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");

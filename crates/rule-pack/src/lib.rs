@@ -254,6 +254,51 @@ pub fn builtin_meta(name: &str, content: &str) -> Result<RuleMeta, RuleError> {
     })
 }
 
+/// A pack `--rule-set` selects: the rules that support a framework's controls, or all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pack {
+    All,
+    Framework(Framework),
+}
+
+impl std::str::FromStr for Pack {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Pack::All);
+        }
+        s.parse::<Framework>().map(Pack::Framework)
+    }
+}
+
+impl std::fmt::Display for Pack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pack::All => f.write_str("all"),
+            Pack::Framework(framework) => f.write_str(framework.pack()),
+        }
+    }
+}
+
+impl Pack {
+    /// Whether the pack holds the rule: every rule for `all`, else the rules mapped to at
+    /// least one control of the framework.
+    pub fn includes(self, rule: &Rule) -> bool {
+        match self {
+            Pack::All => true,
+            Pack::Framework(framework) => rule.controls(framework).next().is_some(),
+        }
+    }
+}
+
+/// The fail and pass fixtures of a built-in rule (`s3/bucket-sse-enabled.guard`).
+pub fn fixtures(path: &str) -> Option<(&'static str, &'static str)> {
+    BUILTIN_FIXTURES
+        .iter()
+        .find(|(p, _, _)| *p == path)
+        .map(|(_, fail, pass)| (*fail, *pass))
+}
+
 /// Every built-in rule, in path order.
 pub fn builtin() -> Result<Vec<BuiltinRule>, RuleError> {
     BUILTIN_RULES
@@ -334,6 +379,166 @@ pub fn markdown_table<'a>(rules: impl IntoIterator<Item = &'a RuleMeta>) -> Stri
         ));
     }
     out
+}
+
+/// Control ids in reading order: `SC-7` before `SC-28`, `3.5.1` before `10.2`.
+fn natural_key(id: &str) -> Vec<(String, u32)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut number = String::new();
+    for c in id.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+        } else {
+            if !number.is_empty() {
+                key.push((std::mem::take(&mut text), number.parse().unwrap_or(0)));
+                number.clear();
+            }
+            text.push(c);
+        }
+    }
+    key.push((text, number.parse().unwrap_or(0)));
+    key
+}
+
+/// The rule reference under `docs/rules/`: one page per built-in rule (its documentation,
+/// controls, aliases and fixtures), an index by service and by pack, and the table of other
+/// scanners' ids. Paths are relative to `docs/rules/`.
+pub fn reference() -> Result<Vec<(String, String)>, RuleError> {
+    let rules = builtin()?;
+    let mut pages = Vec::new();
+    let page_of = |path: &str| path.trim_end_matches(".guard").to_owned() + ".md";
+    for rule in &rules {
+        let meta = &rule.meta;
+        let mut page = format!(
+            "# `{}`\n\n{}\n\n| | |\n|---|---|\n| severity | {} |\n| resource types | {} |\n",
+            meta.rule.id,
+            meta.rule.title,
+            meta.rule.severity,
+            meta.resource_types
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for framework in Framework::ALL {
+            let ids: Vec<&str> = meta.rule.controls(framework).collect();
+            page.push_str(&format!(
+                "| {} | {} |\n",
+                framework.title(),
+                if ids.is_empty() {
+                    "none".to_owned()
+                } else {
+                    ids.join(", ")
+                }
+            ));
+        }
+        if !meta.aliases.is_empty() {
+            let aliases: Vec<String> = meta
+                .aliases
+                .iter()
+                .map(|(tool, id)| format!("{tool} `{id}`"))
+                .collect();
+            page.push_str(&format!("| also known as | {} |\n", aliases.join(", ")));
+        }
+        if let Some(url) = &meta.rule.remediation_url {
+            page.push_str(&format!("| AWS documentation | <{url}> |\n"));
+        }
+        page.push_str(&format!(
+            "| source | [`crates/rule-pack/rules/{}`](../../{}crates/rule-pack/rules/{}) |\n\n",
+            rule.path,
+            "../".repeat(rule.path.matches('/').count()),
+            rule.path
+        ));
+        // The doc's headings one level down, under the page title.
+        for line in meta.doc.lines() {
+            if let Some(heading) = line.strip_prefix("## ") {
+                page.push_str(&format!("## {heading}\n"));
+            } else {
+                page.push_str(line);
+                page.push('\n');
+            }
+        }
+        if let Some((fail, pass)) = fixtures(rule.path) {
+            let lang = if meta.applies_to == AppliesTo::Terraform {
+                "json"
+            } else {
+                "yaml"
+            };
+            page.push_str(&format!(
+                "\n## Fails on\n\nEach `Bad` resource fails, at the line marked `fails here`; each `Good` one passes.\n\n```{lang}\n{}```\n\n## Passes\n\n```{lang}\n{}```\n",
+                fail, pass
+            ));
+        }
+        pages.push((page_of(rule.path), page));
+    }
+    // The index: by service (the rule's directory), then by pack and control.
+    let mut index = format!(
+        "# Built-in rules\n\n{} rules, generated from their headers by `template-scan rules --write-docs docs/rules` (a test keeps this in step). Packs: {}. Other scanners' ids: [aliases.md](aliases.md).\n\n## By service\n",
+        rules.len(),
+        Framework::ALL
+            .iter()
+            .map(|f| format!("[`{}`](#{})", f.pack(), f.pack()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut by_service: BTreeMap<&str, Vec<&BuiltinRule>> = BTreeMap::new();
+    for rule in &rules {
+        by_service
+            .entry(rule.path.split('/').next().unwrap_or(""))
+            .or_default()
+            .push(rule);
+    }
+    for (service, list) in &by_service {
+        index.push_str(&format!(
+            "\n### {service}\n\n| rule | severity | title |\n|---|---|---|\n"
+        ));
+        for rule in list {
+            index.push_str(&format!(
+                "| [`{}`]({}) | {} | {} |\n",
+                rule.meta.rule.id,
+                page_of(rule.path),
+                rule.meta.rule.severity,
+                rule.meta.rule.title
+            ));
+        }
+    }
+    index.push_str("\n## By pack\n\n`template-scan --rule-set NAME` runs the rules of a pack: those mapped to at least one of the framework's controls.\n");
+    for framework in Framework::ALL {
+        let mut by_control: BTreeMap<&str, Vec<&BuiltinRule>> = BTreeMap::new();
+        for rule in &rules {
+            for id in rule.meta.rule.controls(framework) {
+                by_control.entry(id).or_default().push(rule);
+            }
+        }
+        let count = rules
+            .iter()
+            .filter(|r| r.meta.rule.controls(framework).next().is_some())
+            .count();
+        index.push_str(&format!(
+            "\n### {}\n\n{} ({count} rules)\n\n| control | rules |\n|---|---|\n",
+            framework.pack(),
+            framework.title()
+        ));
+        let mut rows: Vec<(&str, Vec<&BuiltinRule>)> = by_control.into_iter().collect();
+        rows.sort_by_key(|(id, _)| natural_key(id));
+        for (id, list) in rows {
+            let links: Vec<String> = list
+                .iter()
+                .map(|r| format!("[`{}`]({})", r.meta.rule.id, page_of(r.path)))
+                .collect();
+            index.push_str(&format!("| {id} | {} |\n", links.join(", ")));
+        }
+    }
+    pages.push(("README.md".to_owned(), index));
+    pages.push((
+        "aliases.md".to_owned(),
+        format!(
+            "# Other scanners' ids\n\nThe checkov and cfn_nag ids each built-in rule names as an alias: their inline suppressions apply to the rule, and cucumber-report gives their findings the rule's severity and remediation.\n\n{}",
+            alias_table(rules.iter().map(|r| &r.meta))
+        ),
+    ));
+    Ok(pages)
 }
 
 #[cfg(test)]

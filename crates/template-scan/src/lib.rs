@@ -34,7 +34,10 @@ Examples:
   template-scan --output compact templates/        file:line:col: SEVERITY RULE message
   template-scan --security-hub --security-hub-archive-resolved templates/
                                                    import findings, archive fixed ones
+  template-scan --rule-set pci-dss templates/       only the rules mapped to PCI DSS
   template-scan rules                              list the built-in rules
+  template-scan rules --rule-set fsbp              the rules of one pack
+  template-scan rules S3_BUCKET_POLICY_SSL_ONLY    explain one rule, with its fixtures
 
 Exit codes: 0 passed, 1 blocking findings, 2 usage or input error, 3 environment error.";
 
@@ -57,6 +60,11 @@ pub struct Cli {
     /// Use only the --rules given, not the built-in pack.
     #[arg(long, help_heading = "Rules")]
     pub no_builtin: bool,
+
+    /// Run only the built-in rules mapped to this framework's controls (repeatable):
+    /// nist-800-53, cis-aws, pci-dss, fsbp, or all (the default).
+    #[arg(long = "rule-set", value_name = "NAME", help_heading = "Rules")]
+    pub rule_sets: Vec<rules::Pack>,
 
     /// Ignore suppressions in template Metadata (guard, cfn_nag, checkov).
     #[arg(long, help_heading = "Rules")]
@@ -94,13 +102,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the built-in rules (and any --rules given).
+    /// List the built-in rules (and any --rules given), or explain one: `rules ID`.
     Rules {
+        /// A rule to explain: what it checks, why, how to fix it, its controls and fixtures.
+        #[arg(value_name = "ID")]
+        id: Option<String>,
         /// Guard rules file or directory to list beside the built-in pack.
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+        /// List only the rules of these packs (nist-800-53, cis-aws, pci-dss, fsbp, all).
+        #[arg(long = "rule-set", value_name = "NAME")]
+        rule_sets: Vec<rules::Pack>,
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        /// Write the rule reference (a page per rule, an index by service and pack) into DIR,
+        /// replacing the pages there: how docs/rules/ is generated.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["id", "rules", "rule_sets"])]
+        write_docs: Option<PathBuf>,
     },
 }
 
@@ -118,12 +136,13 @@ fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
     findings::cli::fail("template-scan", exit, message)
 }
 
-fn rule_set(no_builtin: bool, extra: &[PathBuf]) -> Result<RuleSet, Exit> {
+fn rule_set(no_builtin: bool, packs: &[rules::Pack], extra: &[PathBuf]) -> Result<RuleSet, Exit> {
     let mut set = if no_builtin {
         RuleSet::default()
     } else {
         RuleSet::builtin().map_err(|e| fail(Exit::Input, e))?
     };
+    set.retain_packs(packs);
     for path in extra {
         set.add_user_rules(path).map_err(|e| fail(Exit::Input, e))?;
     }
@@ -146,11 +165,129 @@ fn rule_set(no_builtin: bool, extra: &[PathBuf]) -> Result<RuleSet, Exit> {
     Ok(set)
 }
 
-fn list_rules(rules: &[PathBuf], format: ListFormat) -> Exit {
-    let set = match rule_set(false, rules) {
+/// `template-scan rules --write-docs DIR`: the rule reference, with stale pages removed.
+fn write_reference(dir: &std::path::Path) -> Exit {
+    let pages = match rule_pack::reference() {
+        Ok(pages) => pages,
+        Err(e) => return fail(Exit::Input, e),
+    };
+    let wanted: std::collections::BTreeSet<PathBuf> =
+        pages.iter().map(|(p, _)| dir.join(p)).collect();
+    for entry in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "md") && !wanted.contains(path) {
+            if let Err(e) = std::fs::remove_file(path) {
+                return fail(
+                    Exit::Environment,
+                    format!("cannot remove {}: {e}", path.display()),
+                );
+            }
+        }
+    }
+    for (page, content) in &pages {
+        let path = dir.join(page);
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, content));
+        if let Err(e) = written {
+            return fail(
+                Exit::Environment,
+                format!("cannot write {}: {e}", path.display()),
+            );
+        }
+    }
+    eprintln!(
+        "template-scan: wrote {} pages into {}",
+        pages.len(),
+        dir.display()
+    );
+    Exit::Passed
+}
+
+/// `template-scan rules ID`: one rule, as its documentation says it, with its fixtures.
+fn explain_rule(set: &RuleSet, id: &str) -> Exit {
+    let Some(meta) = set.rules.get(id) else {
+        let close: Vec<&str> = set
+            .rules
+            .keys()
+            .filter(|k| k.contains(id) || id.contains(k.as_str()))
+            .map(String::as_str)
+            .take(5)
+            .collect();
+        let hint = if close.is_empty() {
+            "`template-scan rules` lists them".to_owned()
+        } else {
+            format!("did you mean {}?", close.join(", "))
+        };
+        return fail(Exit::Input, format!("no rule `{id}`; {hint}"));
+    };
+    let mut text = format!(
+        "{}  {}\n{}\n\nresource types: {}\n",
+        meta.rule.id,
+        meta.rule.severity,
+        meta.rule.title,
+        meta.resource_types.join(", ")
+    );
+    for framework in findings::Framework::ALL {
+        let ids: Vec<&str> = meta.rule.controls(framework).collect();
+        text.push_str(&format!(
+            "{}: {}\n",
+            framework.title(),
+            if ids.is_empty() {
+                "none".to_owned()
+            } else {
+                ids.join(", ")
+            }
+        ));
+    }
+    if !meta.aliases.is_empty() {
+        let aliases: Vec<String> = meta
+            .aliases
+            .iter()
+            .map(|(t, i)| format!("{t} {i}"))
+            .collect();
+        text.push_str(&format!("also known as: {}\n", aliases.join(", ")));
+    }
+    if let Some(url) = &meta.rule.remediation_url {
+        text.push_str(&format!("documentation: {url}\n"));
+    }
+    text.push_str(&format!("source: {}\n\n", meta.source));
+    text.push_str(if meta.doc.is_empty() {
+        &meta.rule.description
+    } else {
+        &meta.doc
+    });
+    text.push('\n');
+    if let Some((fail_fixture, pass_fixture)) = meta
+        .source
+        .strip_prefix("builtin:")
+        .and_then(rule_pack::fixtures)
+    {
+        text.push_str(&format!(
+            "\n## Fails on (lines marked `fails here`)\n{fail_fixture}\n## Passes\n{pass_fixture}"
+        ));
+    }
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Exit::Passed
+}
+
+fn list_rules(
+    id: Option<&str>,
+    rules: &[PathBuf],
+    packs: &[rules::Pack],
+    format: ListFormat,
+) -> Exit {
+    let set = match rule_set(false, packs, rules) {
         Ok(set) => set,
         Err(exit) => return exit,
     };
+    if let Some(id) = id {
+        return explain_rule(&set, id);
+    }
     let mut out = std::io::stdout().lock();
     let text = match format {
         ListFormat::Markdown => set.markdown_table(),
@@ -182,8 +319,18 @@ fn list_rules(rules: &[PathBuf], format: ListFormat) -> Exit {
 
 /// Runs the command line and returns the exit code.
 pub fn run(cli: Cli) -> Exit {
-    if let Some(Command::Rules { rules, format }) = &cli.command {
-        return list_rules(rules, *format);
+    if let Some(Command::Rules {
+        id,
+        rules,
+        rule_sets,
+        format,
+        write_docs,
+    }) = &cli.command
+    {
+        if let Some(dir) = write_docs {
+            return write_reference(dir);
+        }
+        return list_rules(id.as_deref(), rules, rule_sets, *format);
     }
     let started = Instant::now();
     if cli.paths.is_empty() {
@@ -192,7 +339,7 @@ pub fn run(cli: Cli) -> Exit {
             "no templates given; pass files or directories, e.g. `template-scan templates/` (see --help)",
         );
     }
-    let set = match rule_set(cli.no_builtin, &cli.rules) {
+    let set = match rule_set(cli.no_builtin, &cli.rule_sets, &cli.rules) {
         Ok(set) => set,
         Err(exit) => return exit,
     };
@@ -250,6 +397,10 @@ pub fn run(cli: Cli) -> Exit {
         limits: cfn::Limits::default(),
     };
     report.context = aws_io::context::from_environment();
+    if !cli.rule_sets.is_empty() {
+        let packs: Vec<String> = cli.rule_sets.iter().map(ToString::to_string).collect();
+        report.context.insert("rule-sets".into(), packs.join(","));
+    }
     let stats = scan::scan(inputs, &set, &options, &mut report);
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let notes = if stats.skipped > 0 {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use findings::{Rule, Severity};
-pub use rule_pack::{guard_rule_names, AppliesTo, RuleError, RuleMeta, BUILTIN_RULES};
+pub use rule_pack::{guard_rule_names, AppliesTo, Pack, RuleError, RuleMeta, BUILTIN_RULES};
 
 /// A Guard rules file, read once.
 #[derive(Debug, Clone)]
@@ -163,6 +163,23 @@ impl RuleSet {
             applies_to: AppliesTo::Any,
         });
         Ok(())
+    }
+
+    /// Keeps, of the built-in rules, those of at least one of `packs` (user rules stay).
+    /// No packs, or `all` among them, keeps everything.
+    pub fn retain_packs(&mut self, packs: &[Pack]) {
+        if packs.is_empty() || packs.contains(&Pack::All) {
+            return;
+        }
+        let dropped: std::collections::BTreeSet<String> = self
+            .rules
+            .values()
+            .filter(|m| m.source.starts_with("builtin:"))
+            .filter(|m| !packs.iter().any(|p| p.includes(&m.rule)))
+            .map(|m| m.source.clone())
+            .collect();
+        self.rules.retain(|_, m| !dropped.contains(&m.source));
+        self.files.retain(|f| !dropped.contains(&f.name));
     }
 
     /// The rules as a markdown table, for the README.

@@ -190,42 +190,28 @@ fn every_fixture_belongs_to_a_rule() {
     }
 }
 
-/// The README's rule table is generated from the rule headers; this keeps it in step.
+/// docs/rules/ is generated from the rule headers and fixtures; this keeps it in step.
 #[test]
-fn readme_rule_table_is_generated_from_the_headers() {
-    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
-    let readme = std::fs::read_to_string(&readme_path).expect("README.md is readable");
-    let start = "<!-- rules:start (cargo run -q -p template-scan -- rules --format markdown) -->\n";
-    let end = "<!-- rules:end -->";
-    let table = readme
-        .split_once(start)
-        .and_then(|(_, rest)| rest.split_once(end))
-        .map(|(table, _)| table)
-        .expect("README.md has the rules:start / rules:end markers");
-    let expected = RuleSet::builtin()
-        .expect("built-in rules load")
-        .markdown_table();
-    assert!(
-        table == expected,
-        "README.md's rule table is stale: regenerate it with `cargo run -q -p template-scan -- rules --format markdown`"
-    );
-}
-
-/// The README's table of other scanners' ids is generated from the headers too.
-#[test]
-fn readme_alias_table_is_generated_from_the_headers() {
-    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
-    let readme = std::fs::read_to_string(&readme_path).expect("README.md is readable");
-    let start =
-        "<!-- aliases:start (cargo run -q -p template-scan -- rules --format aliases) -->\n";
-    let table = readme
-        .split_once(start)
-        .and_then(|(_, rest)| rest.split_once("<!-- aliases:end -->"))
-        .map(|(table, _)| table)
-        .expect("README.md has the aliases:start / aliases:end markers");
-    let set = RuleSet::builtin().expect("built-in rules load");
-    assert!(
-        table == rule_pack::alias_table(set.rules.values()),
-        "README.md's alias table is stale: regenerate it with `cargo run -q -p template-scan -- rules --format aliases`"
-    );
+fn the_rule_reference_in_docs_is_generated_from_the_rules() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+    let pages = rule_pack::reference().expect("built-in rules load");
+    let stale = "docs/rules/ is stale: regenerate it with `cargo run -q -p template-scan -- rules --write-docs docs/rules`";
+    let mut expected = std::collections::BTreeSet::new();
+    for (page, content) in &pages {
+        let path = dir.join(page);
+        expected.insert(path.clone());
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(on_disk == *content, "{}: {stale}", path.display());
+    }
+    for entry in walkdir::WalkDir::new(&dir) {
+        let path = entry.unwrap().into_path();
+        if path.extension().is_some_and(|e| e == "md") {
+            assert!(
+                expected.contains(&path),
+                "{} is not a rule's page: {stale}",
+                path.display()
+            );
+        }
+    }
+    assert!(pages.len() > 200, "{} pages", pages.len());
 }
