@@ -408,6 +408,13 @@ fn foreach_templates_are_expanded_and_every_copy_is_scanned() {
                 "AdminIngress3389",
                 32
             ),
+            // Every copy is judged by every rule: the generated rules have no description,
+            // the generated queues no dead-letter queue.
+            ("failed", "EC2_SG_RULE_DESCRIPTIONS", "AdminIngress22", 29),
+            ("failed", "EC2_SG_RULE_DESCRIPTIONS", "AdminIngress3389", 29),
+            ("failed", "SQS_QUEUE_DEAD_LETTER_QUEUE", "AuditQueue", 17),
+            ("failed", "SQS_QUEUE_DEAD_LETTER_QUEUE", "OrdersQueue", 17),
+            ("failed", "SQS_QUEUE_DEAD_LETTER_QUEUE", "RefundsQueue", 17),
         ])
     );
     let passed_queues: BTreeSet<&str> = findings
