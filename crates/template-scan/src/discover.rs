@@ -247,6 +247,72 @@ pub fn discover(paths: &[PathBuf], exclude: &GlobSet) -> Result<Vec<Input>, Disc
     Ok(out)
 }
 
+/// The files changed against a git ref (`--changed-since`): tracked files that differ from
+/// it in the work tree or the index, and untracked files git does not ignore. Canonical
+/// paths, so they compare with discovered inputs however those were named.
+pub fn changed_since(
+    reference: &str,
+) -> Result<std::collections::BTreeSet<PathBuf>, DiscoverError> {
+    let git = |args: &[&str]| -> Result<String, DiscoverError> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| DiscoverError {
+                path: reference.to_owned(),
+                message: format!("--changed-since needs git: {e}"),
+            })?;
+        if !out.status.success() {
+            return Err(DiscoverError {
+                path: reference.to_owned(),
+                message: format!(
+                    "--changed-since: git {} failed: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let top = git(&["rev-parse", "--show-toplevel"])?;
+    let top = PathBuf::from(top.trim());
+    let mut changed = std::collections::BTreeSet::new();
+    let diff = git(&["diff", "--name-only", "--no-renames", reference, "--"])?;
+    let untracked = git(&["ls-files", "--others", "--exclude-standard", "--full-name"])?;
+    for line in diff.lines().chain(untracked.lines()) {
+        if let Ok(path) = top.join(line).canonicalize() {
+            changed.insert(path);
+        }
+    }
+    Ok(changed)
+}
+
+/// The inputs a change touches: the changed files, and the templates that name one of them
+/// (a parent stack whose `TemplateURL` or `AWS::Include` points at a changed nested
+/// template), since their result can change with it.
+pub fn touched(inputs: Vec<Input>, changed: &std::collections::BTreeSet<PathBuf>) -> Vec<Input> {
+    let canonical = |i: &Input| i.path.canonicalize().unwrap_or_else(|_| i.path.clone());
+    let names: Vec<String> = changed
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    inputs
+        .into_iter()
+        .filter(|input| {
+            changed.contains(&canonical(input))
+                || std::fs::read_to_string(&input.path).is_ok_and(|text| {
+                    let dir = canonical(input).parent().map(Path::to_owned);
+                    changed.iter().zip(&names).any(|(path, name)| {
+                        text.contains(name.as_str())
+                            && dir.as_ref().is_some_and(|d| {
+                                path.strip_prefix(d)
+                                    .is_ok_and(|rel| text.contains(&*rel.to_string_lossy()))
+                            })
+                    })
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,70 +397,4 @@ mod tests {
         let err = discover(&[dir.path().to_owned()], &GlobSet::empty()).unwrap_err();
         assert!(err.message.contains("no templates here"), "{err}");
     }
-}
-
-/// The files changed against a git ref (`--changed-since`): tracked files that differ from
-/// it in the work tree or the index, and untracked files git does not ignore. Canonical
-/// paths, so they compare with discovered inputs however those were named.
-pub fn changed_since(
-    reference: &str,
-) -> Result<std::collections::BTreeSet<PathBuf>, DiscoverError> {
-    let git = |args: &[&str]| -> Result<String, DiscoverError> {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .output()
-            .map_err(|e| DiscoverError {
-                path: reference.to_owned(),
-                message: format!("--changed-since needs git: {e}"),
-            })?;
-        if !out.status.success() {
-            return Err(DiscoverError {
-                path: reference.to_owned(),
-                message: format!(
-                    "--changed-since: git {} failed: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            });
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    };
-    let top = git(&["rev-parse", "--show-toplevel"])?;
-    let top = PathBuf::from(top.trim());
-    let mut changed = std::collections::BTreeSet::new();
-    let diff = git(&["diff", "--name-only", "--no-renames", reference, "--"])?;
-    let untracked = git(&["ls-files", "--others", "--exclude-standard", "--full-name"])?;
-    for line in diff.lines().chain(untracked.lines()) {
-        if let Ok(path) = top.join(line).canonicalize() {
-            changed.insert(path);
-        }
-    }
-    Ok(changed)
-}
-
-/// The inputs a change touches: the changed files, and the templates that name one of them
-/// (a parent stack whose `TemplateURL` or `AWS::Include` points at a changed nested
-/// template), since their result can change with it.
-pub fn touched(inputs: Vec<Input>, changed: &std::collections::BTreeSet<PathBuf>) -> Vec<Input> {
-    let canonical = |i: &Input| i.path.canonicalize().unwrap_or_else(|_| i.path.clone());
-    let names: Vec<String> = changed
-        .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
-    inputs
-        .into_iter()
-        .filter(|input| {
-            changed.contains(&canonical(input))
-                || std::fs::read_to_string(&input.path).is_ok_and(|text| {
-                    let dir = canonical(input).parent().map(Path::to_owned);
-                    changed.iter().zip(&names).any(|(path, name)| {
-                        text.contains(name.as_str())
-                            && dir.as_ref().is_some_and(|d| {
-                                path.strip_prefix(d)
-                                    .is_ok_and(|rel| text.contains(&*rel.to_string_lossy()))
-                            })
-                    })
-                })
-        })
-        .collect()
 }

@@ -11,6 +11,9 @@ use template_scan::discover::Input;
 use template_scan::rules::{AppliesTo, RuleSet, BUILTIN_RULES};
 use template_scan::scan::{scan, Options};
 
+/// Whether a finding is about one subject of a fixture (a resource, a parameter, an output).
+type BelongsTo = Box<dyn Fn(&findings::Finding) -> bool>;
+
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../rule-pack/rules")
 }
@@ -81,7 +84,7 @@ fn check_rule(set: &RuleSet, path: &str) -> Vec<String> {
     let mut bad = 0;
     // Resources by logical id; parameters and outputs (rules about the template's own
     // sections) by their path, `/Parameters/BadPassword`.
-    let mut subjects: Vec<(String, Box<dyn Fn(&findings::Finding) -> bool>)> = Vec::new();
+    let mut subjects: Vec<(String, BelongsTo)> = Vec::new();
     for resource in cfn::resources(&root) {
         let logical_id = resource.logical_id.to_owned();
         let name = logical_id.rsplit('.').next().unwrap_or("").to_owned();
