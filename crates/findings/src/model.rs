@@ -1,6 +1,6 @@
 //! The result model every step emits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -611,6 +611,14 @@ impl Report {
             }
         }
         t
+    }
+
+    /// How many files the step read or reported on: a template no rule applies to still
+    /// counts, so the summary never says "0 files" of a scan that read them.
+    pub fn files_read(&self) -> usize {
+        let mut files: BTreeSet<&str> = self.sources.keys().map(String::as_str).collect();
+        files.extend(self.findings.iter().map(|f| f.location.file.as_str()));
+        files.len()
     }
 
     /// Findings grouped by file, files in order.

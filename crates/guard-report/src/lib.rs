@@ -417,9 +417,34 @@ pub fn identity(location: &Location, owner: Option<&Owner>) -> Location {
     }
 }
 
-/// One sentence for the failures of one rule x resource: the rule's own words, then what
-/// was found, each said once: `port 22 (SSH) is open to the internet (`FromPort` is `22`,
-/// `ToPort` is `22`)`.
+/// The first `Violation:` of rule `name` in its Guard source: what a failure says when the
+/// clause that failed carries no message of its own (Guard attaches a `<< >>` message to one
+/// clause, so a block of several clauses has words for its last only).
+pub fn rule_violation(source: &str, name: &str) -> Option<String> {
+    let start = source
+        .match_indices("rule ")
+        .map(|(at, _)| at)
+        .find(|&at| {
+            source[at + 5..].starts_with(name)
+                && source[at + 5 + name.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_whitespace() || c == '{')
+        })?;
+    let body = &source[start..];
+    let body = &body[..body[5..].find("\nrule ").map_or(body.len(), |end| end + 5)];
+    let at = body.find("Violation:")? + "Violation:".len();
+    let rest = &body[at..];
+    let end = ["Fix:", ">>"]
+        .iter()
+        .filter_map(|m| rest.find(m))
+        .min()
+        .unwrap_or(rest.len());
+    let text = collapse(&rest[..end]);
+    let text = text.trim_end_matches('.').to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
 /// The rules' own messages only, without the values Guard found: for rules about secrets.
 pub fn describe_without_values(failures: &[Failure]) -> String {
     let mut customs: Vec<&str> = Vec::new();
@@ -437,6 +462,9 @@ pub fn describe_without_values(failures: &[Failure]) -> String {
     }
 }
 
+/// One sentence for the failures of one rule x resource: the rule's own words, then what
+/// was found, each said once: `port 22 (SSH) is open to the internet (`FromPort` is `22`,
+/// `ToPort` is `22`)`.
 pub fn describe(failures: &[Failure]) -> String {
     let mut customs: Vec<&str> = Vec::new();
     let mut details: Vec<&str> = Vec::new();
@@ -460,6 +488,17 @@ pub fn describe(failures: &[Failure]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clause_without_words_takes_its_rules_first_violation() {
+        let source = "rule A {\n  x exists\n  << Violation: a is off. >>\n}\nrule AB when %x {\n  %x[*] {\n    y exists\n    z exists\n    <<\n      Violation: the table is\n        not encrypted.\n      Fix: encrypt it.\n    >>\n  }\n}\n";
+        assert_eq!(
+            rule_violation(source, "AB").as_deref(),
+            Some("the table is not encrypted")
+        );
+        assert_eq!(rule_violation(source, "A").as_deref(), Some("a is off"));
+        assert_eq!(rule_violation(source, "B"), None);
+    }
 
     #[test]
     fn one_sentence_per_rule_and_resource() {

@@ -53,7 +53,7 @@ struct View {
 
 impl View {
     fn new(root: Node, assumed: Option<(bool, BTreeMap<String, BTreeSet<String>>)>) -> View {
-        let guard_json = without_guard_suppressions(root.to_json()).to_string();
+        let guard_json = with_references(without_guard_suppressions(root.to_json())).to_string();
         View {
             root,
             guard_json,
@@ -81,6 +81,110 @@ fn without_guard_suppressions(mut json: serde_json::Value) -> serde_json::Value 
             {
                 guard.remove("SuppressedRules");
             }
+        }
+    }
+    json
+}
+
+/// Records on every resource where the template refers to it, so a rule can judge a resource
+/// by how others use it (a queue that is another's dead-letter queue needs none of its own),
+/// which Guard alone cannot: its key filters take one list, and no clause sees the key of the
+/// resource it checks. Each `Ref`, `Fn::GetAtt` and `Fn::Sub` `${Name}` / `${Name.Attr}` in a
+/// resource's `Properties` adds `"<Type>.<property path>"` (list indices as `*`) to
+/// `Metadata.TemplateScan.ReferencedBy` of the resource it names, for example
+/// `AWS::SQS::Queue.RedrivePolicy.deadLetterTargetArn`.
+fn with_references(mut json: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    fn target(value: &Value, names: &BTreeSet<String>, found: &mut Vec<String>) {
+        let Some(map) = value.as_object() else { return };
+        let name = match (map.get("Ref"), map.get("Fn::GetAtt"), map.get("Fn::Sub")) {
+            (Some(Value::String(name)), _, _) => Some(name.clone()),
+            (_, Some(Value::Array(parts)), _) => {
+                parts.first().and_then(Value::as_str).map(str::to_owned)
+            }
+            (_, Some(Value::String(dotted)), _) => dotted.split('.').next().map(str::to_owned),
+            (_, _, Some(sub)) => {
+                let text = match sub {
+                    Value::String(text) => Some(text.as_str()),
+                    Value::Array(parts) => parts.first().and_then(Value::as_str),
+                    _ => None,
+                };
+                for placeholder in text.unwrap_or("").split("${").skip(1) {
+                    let inner = placeholder.split('}').next().unwrap_or("");
+                    let name = inner.split('.').next().unwrap_or("");
+                    if names.contains(name) {
+                        found.push(name.to_owned());
+                    }
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(name) = name.filter(|n| names.contains(n)) {
+            found.push(name);
+        }
+    }
+    fn walk(
+        value: &Value,
+        path: &mut Vec<String>,
+        names: &BTreeSet<String>,
+        out: &mut Vec<(String, String)>,
+    ) {
+        let mut found = Vec::new();
+        target(value, names, &mut found);
+        for name in found {
+            out.push((name, path.join(".")));
+        }
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    path.push(key.clone());
+                    walk(child, path, names, out);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                for child in items {
+                    path.push("*".into());
+                    walk(child, path, names, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(resources) = json.get_mut("Resources").and_then(|r| r.as_object_mut()) else {
+        return json;
+    };
+    let names: BTreeSet<String> = resources.keys().cloned().collect();
+    let mut referenced: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for resource in resources.values() {
+        let kind = resource.get("Type").and_then(Value::as_str).unwrap_or("");
+        let Some(properties) = resource.get("Properties") else {
+            continue;
+        };
+        let mut out = Vec::new();
+        walk(properties, &mut Vec::new(), &names, &mut out);
+        for (name, path) in out {
+            // The reference's own key (`Ref`, `Fn::GetAtt`) is not part of the property path.
+            referenced
+                .entry(name)
+                .or_default()
+                .insert(format!("{kind}.{path}"));
+        }
+    }
+    for (name, by) in referenced {
+        let Some(resource) = resources.get_mut(&name).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let metadata = resource
+            .entry("Metadata")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(metadata) = metadata.as_object_mut() {
+            metadata.insert(
+                "TemplateScan".into(),
+                serde_json::json!({ "ReferencedBy": by.into_iter().collect::<Vec<_>>() }),
+            );
         }
     }
     json
@@ -466,6 +570,17 @@ fn findings_of(
         let Some(meta) = rules.rules.get(&rule_id) else {
             continue;
         };
+        let mut failures = failures;
+        if failures.iter().all(|f| f.custom.is_none()) {
+            let words = rules
+                .files
+                .iter()
+                .find(|f| f.name == meta.source)
+                .and_then(|f| guard_report::rule_violation(&f.content, &rule_id));
+            if let (Some(first), Some(words)) = (failures.first_mut(), words) {
+                first.custom = Some(words);
+            }
+        }
         let first = failures.first().map(|f| f.path.as_str()).unwrap_or("");
         let location = location(file, root, owner.as_ref(), first);
         // A rule about secrets says what is wrong, never the value Guard found.
@@ -607,5 +722,43 @@ fn apply_inline(
             suppress(finding, reason.clone());
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_resource_records_where_others_refer_to_it() {
+        let json = serde_json::json!({"Resources": {
+            "Jobs": {"Type": "AWS::SQS::Queue", "Properties": {
+                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["Dead", "Arn"]}}}},
+            "Dead": {"Type": "AWS::SQS::Queue", "Metadata": {"Owner": "ops"}},
+            "Rule": {"Type": "AWS::Events::Rule", "Properties": {"Targets": [
+                {"Arn": {"Fn::Sub": "${Jobs.Arn}"}, "DeadLetterConfig": {"Arn": {"Fn::GetAtt": "Dead.Arn"}}}]}},
+            "Reader": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+                "EventSourceArn": {"Ref": "Jobs"}, "FunctionName": {"Ref": "NotAResource"}}}
+        }});
+        let out = with_references(json);
+        let by =
+            |name: &str| out["Resources"][name]["Metadata"]["TemplateScan"]["ReferencedBy"].clone();
+        assert_eq!(
+            by("Dead"),
+            serde_json::json!([
+                "AWS::Events::Rule.Targets.*.DeadLetterConfig.Arn",
+                "AWS::SQS::Queue.RedrivePolicy.deadLetterTargetArn"
+            ])
+        );
+        assert_eq!(
+            by("Jobs"),
+            serde_json::json!([
+                "AWS::Events::Rule.Targets.*.Arn",
+                "AWS::Lambda::EventSourceMapping.EventSourceArn"
+            ])
+        );
+        // Metadata the template has is kept; a resource nobody names gets nothing.
+        assert_eq!(out["Resources"]["Dead"]["Metadata"]["Owner"], "ops");
+        assert!(out["Resources"]["Reader"].get("Metadata").is_none());
     }
 }

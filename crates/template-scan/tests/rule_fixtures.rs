@@ -124,6 +124,13 @@ fn check_rule(set: &RuleSet, path: &str) -> Vec<String> {
                 Some(f) => {
                     let line = f.location.line.unwrap_or(0) as usize;
                     let text = fail_text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+                    // The rule's own words come first, whichever of its clauses failed.
+                    if f.message.starts_with('`') {
+                        problems.push(format!(
+                            "{stem}.fail.{ext}: {logical_id}'s message has no words of the rule: {:?}",
+                            f.message
+                        ));
+                    }
                     if !text.contains("fails here") {
                         problems.push(format!(
                             "{stem}.fail.{ext}: {logical_id} failed at line {line} ({text:?}), which is not marked `fails here`"

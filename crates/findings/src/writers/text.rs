@@ -187,7 +187,7 @@ fn finding(
 
 fn summary(out: &mut String, report: &Report) {
     let totals = report.totals();
-    let files = report.by_file().len();
+    let files = report.files_read();
     let mut by_severity = Vec::new();
     for severity in Severity::ALL {
         let n = report
