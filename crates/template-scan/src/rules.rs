@@ -15,6 +15,10 @@ pub struct RulesFile {
     pub name: String,
     pub content: String,
     pub applies_to: AppliesTo,
+    /// For a built-in file, the resource types its rule judges (`Parameters` for a rule about
+    /// the template's parameters): a CloudFormation template with none of them cannot fail
+    /// it, which `rule_fixtures` tests. Empty for user files, which always run.
+    pub resource_types: Vec<String>,
 }
 
 /// Every rule of the run, and the files they live in.
@@ -38,6 +42,7 @@ impl RuleSet {
                 name: rule.meta.source.clone(),
                 content: rule.content.to_owned(),
                 applies_to: rule.meta.applies_to,
+                resource_types: rule.meta.resource_types.clone(),
             });
             set.rules.insert(rule.meta.rule.id.clone(), rule.meta);
         }
@@ -161,6 +166,7 @@ impl RuleSet {
             name,
             content,
             applies_to: AppliesTo::Any,
+            resource_types: Vec::new(),
         });
         Ok(())
     }
@@ -198,13 +204,44 @@ pub fn applies(applies_to: AppliesTo, kind: cfn::DocumentKind) -> bool {
     }
 }
 
-/// The rules files that apply to a kind of document.
-pub fn rules_for(set: &RuleSet, kind: cfn::DocumentKind) -> Vec<&str> {
-    set.files
-        .iter()
-        .filter(|f| applies(f.applies_to, kind))
+/// The Guard texts to evaluate against one document: the built-in files that apply to it,
+/// joined into one text, then each user file on its own.
+///
+/// cfn-guard copies the part of a document a query walks, for every rule and every file,
+/// so the cost of a scan grows with rules times template size. Two things keep it to the
+/// rules that matter: a CloudFormation template (`types`: the resource types it holds) is
+/// judged only by the built-in rules about a type it has (a rule about the template's
+/// `Parameters` or `Outputs` always runs), and those files are joined, so the document is
+/// copied once per text rather than once per file. The built-in files can be joined
+/// because their top-level names (`let` and `rule`) are unique across the pack, which
+/// `rule_fixtures` tests; user files keep their own scope, as in the cfn-guard CLI, where
+/// two files may use the same variable name. Terraform plans get every rule for plans.
+pub fn rules_for(
+    set: &RuleSet,
+    kind: cfn::DocumentKind,
+    types: &std::collections::BTreeSet<&str>,
+) -> Vec<String> {
+    let applying = || set.files.iter().filter(|f| applies(f.applies_to, kind));
+    let judges = |f: &RulesFile| {
+        kind == cfn::DocumentKind::TerraformPlan
+            || f.resource_types
+                .iter()
+                .any(|t| t == "Parameters" || t == "Outputs" || types.contains(t.as_str()))
+    };
+    let builtin: Vec<&str> = applying()
+        .filter(|f| f.name.starts_with("builtin:") && judges(f))
         .map(|f| f.content.as_str())
-        .collect()
+        .collect();
+    let mut texts = Vec::new();
+    if !builtin.is_empty() {
+        texts.push(builtin.join("\n"));
+    }
+    texts.extend(
+        applying()
+            .filter(|f| !f.name.starts_with("builtin:"))
+            .map(|f| f.content.clone()),
+    );
+    texts
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::discover::Input;
 use crate::guard::{self, GuardFailure};
-use crate::rules::{AppliesTo, RuleSet};
+use crate::rules::RuleSet;
 use guard_report::{describe, identity, location, Owner};
 
 pub const TOOL: &str = "template-scan";
@@ -367,43 +367,24 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
     }
     stats.scanned = loaded.len();
 
-    // Each worker evaluates one chunk: cfn-guard parses each rules file once per chunk.
-    let workers = rayon::current_num_threads().max(1);
-    let mut batches: Vec<(Vec<&str>, Vec<&Loaded>)> = Vec::new();
-    for class in [DocumentKind::CloudFormation, DocumentKind::TerraformPlan] {
-        let docs: Vec<&Loaded> = loaded
-            .iter()
-            .filter(|l| {
-                crate::rules::applies(
-                    if class == DocumentKind::TerraformPlan {
-                        AppliesTo::Terraform
-                    } else {
-                        AppliesTo::CloudFormation
-                    },
-                    l.kind,
-                )
-            })
-            .collect();
-        let files = crate::rules::rules_for(rules, class);
-        if docs.is_empty() || files.is_empty() {
-            continue;
-        }
-        let size = docs.len().div_ceil(workers);
-        for chunk in docs.chunks(size) {
-            batches.push((files.clone(), chunk.to_vec()));
-        }
-    }
-    let evaluated: Vec<(&Loaded, Vec<Result<serde_json::Value, GuardFailure>>)> = batches
+    // One cfn-guard run per document, with the rules that can judge it
+    // ([`crate::rules::rules_for`]); documents no rule applies to are not evaluated.
+    let evaluated: Vec<(&Loaded, Vec<Result<serde_json::Value, GuardFailure>>)> = loaded
         .par_iter()
-        .flat_map_iter(|(files, docs)| {
-            let texts: Vec<&str> = docs
+        .filter_map(|doc| {
+            let types: BTreeSet<&str> = doc
+                .views
                 .iter()
-                .flat_map(|d| d.views.iter().map(|v| v.guard_json.as_str()))
+                .flat_map(|v| cfn::resources(&v.root))
+                .filter_map(|r| r.resource_type)
                 .collect();
-            let mut results = guard::evaluate(files, &texts).into_iter();
-            docs.iter()
-                .map(|d| (*d, results.by_ref().take(d.views.len()).collect()))
-                .collect::<Vec<_>>()
+            let texts = crate::rules::rules_for(rules, doc.kind, &types);
+            if texts.is_empty() {
+                return None;
+            }
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let views: Vec<&str> = doc.views.iter().map(|v| v.guard_json.as_str()).collect();
+            Some((doc, guard::evaluate(&texts, &views)))
         })
         .collect();
 

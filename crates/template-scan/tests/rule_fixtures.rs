@@ -27,6 +27,10 @@ fn only(set: &RuleSet, path: &str, id: &str) -> RuleSet {
 }
 
 fn run(set: &RuleSet, file: &Path) -> Report {
+    run_all(set, std::slice::from_ref(&file.to_owned()))
+}
+
+fn run_all(set: &RuleSet, files: &[PathBuf]) -> Report {
     let mut report = Report::new(
         Tool {
             name: "template-scan".into(),
@@ -35,17 +39,20 @@ fn run(set: &RuleSet, file: &Path) -> Report {
         },
         chrono::Utc::now(),
     );
-    let input = Input {
-        display: file.display().to_string(),
-        path: file.to_owned(),
-        explicit: true,
-    };
+    let inputs = files
+        .iter()
+        .map(|file| Input {
+            display: file.display().to_string(),
+            path: file.to_owned(),
+            explicit: true,
+        })
+        .collect();
     let options = Options {
         inline_suppressions: true,
         skip_non_templates: false,
         limits: cfn::Limits::default(),
     };
-    scan(vec![input], set, &options, &mut report);
+    scan(inputs, set, &options, &mut report);
     report
 }
 
@@ -181,6 +188,108 @@ fn every_builtin_rule_fails_its_fail_fixture_and_passes_its_pass_fixture() {
         .flat_map(|(path, _)| check_rule(&set, path))
         .collect();
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// template-scan judges a CloudFormation template only by the built-in rules about a
+/// resource type it holds (`rules::rules_for`). That is right only if a rule cannot fail a
+/// template without its types: here the whole pack runs unfiltered (as one user file) over
+/// every fixture, and each failure must be of a rule about a type the fixture holds.
+#[test]
+fn no_rule_fails_a_template_without_its_resource_types() {
+    let set = RuleSet::builtin().unwrap();
+    let cloudformation = || {
+        set.files
+            .iter()
+            .filter(|f| f.applies_to == AppliesTo::CloudFormation)
+    };
+    let mut unfiltered = RuleSet::default();
+    unfiltered.files.push(template_scan::rules::RulesFile {
+        name: "unfiltered pack".into(),
+        content: cloudformation()
+            .map(|f| f.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        applies_to: AppliesTo::CloudFormation,
+        resource_types: Vec::new(),
+    });
+    unfiltered.rules = set.rules.clone();
+    let fixtures: Vec<PathBuf> = walkdir::WalkDir::new(rules_dir())
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.to_string_lossy().ends_with(".yaml"))
+        .collect();
+    let report = run_all(&unfiltered, &fixtures);
+    assert!(report.findings.iter().any(|f| f.status == Status::Failed));
+    let mut problems = Vec::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.status != Status::Passed)
+    {
+        let meta = &set.rules[&f.rule_id];
+        let text = std::fs::read_to_string(&f.location.file).unwrap();
+        let root = cfn::load(&f.location.file, &text, cfn::Limits::default()).unwrap();
+        let holds = cfn::resources(&root).iter().any(|r| {
+            r.resource_type
+                .is_some_and(|t| meta.resource_types.iter().any(|m| m == t))
+        });
+        let about_sections = meta
+            .resource_types
+            .iter()
+            .any(|t| t == "Parameters" || t == "Outputs");
+        if !holds && !about_sections {
+            problems.push(format!(
+                "{} ({:?}) {:?} on {}, which holds none of its types: {}",
+                f.rule_id, meta.resource_types, f.status, f.location.file, f.message
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// The built-in files are joined into one Guard text per template (`rules::rules_for`),
+/// which needs their top-level names to be unique across the pack and the joined text to
+/// parse.
+#[test]
+fn builtin_files_join_into_one_guard_text() {
+    let set = RuleSet::builtin().unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for file in &set.files {
+        for line in file.content.lines() {
+            let name = ["let ", "rule "]
+                .iter()
+                .find_map(|k| line.strip_prefix(k))
+                .and_then(|rest| {
+                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                });
+            if let Some(name) = name {
+                if let Some(other) = seen.insert(name.to_owned(), file.name.clone()) {
+                    panic!(
+                        "`{name}` is a top-level name of both {other} and {}",
+                        file.name
+                    );
+                }
+            }
+        }
+    }
+    for kind in [
+        cfn::DocumentKind::CloudFormation,
+        cfn::DocumentKind::TerraformPlan,
+    ] {
+        let all_types = set
+            .files
+            .iter()
+            .flat_map(|f| f.resource_types.iter().map(String::as_str))
+            .collect();
+        let texts = template_scan::rules::rules_for(&set, kind, &all_types);
+        assert_eq!(texts.len(), 1, "one joined text for {kind:?}");
+        assert!(
+            cfn_guard::commands::validate::parse_rules(&texts[0], "joined").is_ok(),
+            "the joined built-in pack parses"
+        );
+    }
 }
 
 #[test]
