@@ -318,13 +318,6 @@ fn rules_lists_the_builtin_pack_and_help_and_version_work() {
 }
 
 #[test]
-fn the_shipped_pipeline_templates_pass_the_default_gate() {
-    let out = run("template-scan", &["pipeline-templates"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("0 failed"));
-}
-
-#[test]
 fn account_exceptions_match_the_account_the_scan_runs_for() {
     let dir = report_dir("account-exception");
     let exceptions = dir.join("exceptions.yaml");
