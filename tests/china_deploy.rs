@@ -11,27 +11,8 @@ mod http_server;
 
 use std::path::{Path, PathBuf};
 
+use support::china::{seed, ACCESS_KEY_ID, BUCKET, SECRET};
 use support::{report_dir, root, run_with_env, stderr, stdout, Moto};
-
-const ACCESS_KEY_ID: &str = "AKIACNSECRETKEYID0042";
-const SECRET: &str = "cnSecret/DoNotLeak+0123456789abcdefGHIJ";
-const BUCKET: &str = "orders-artifacts-cn";
-
-/// The keys as SecureString parameters in the pipeline's region, and the artifact bucket in
-/// cn-north-1.
-fn seed(moto: &Moto) {
-    moto.boto3(&format!(
-        r#"
-ssm = client('ssm')
-ssm.put_parameter(Name='/china/access-key-id', Value='{ACCESS_KEY_ID}', Type='SecureString')
-ssm.put_parameter(Name='/china/secret-access-key', Value='{SECRET}', Type='SecureString')
-ssm.put_parameter(Name='/china/plain-secret', Value='{SECRET}', Type='String')
-client('s3', 'cn-north-1').create_bucket(
-    Bucket='{BUCKET}', CreateBucketConfiguration={{'LocationConstraint': 'cn-north-1'}})
-out(True)
-"#
-    ));
-}
 
 fn env(moto: &Moto) -> Vec<(&'static str, String)> {
     let mut env = moto.env();

@@ -11,35 +11,8 @@ mod http_server;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
+use support::fis::seed;
 use support::{report_dir, run_with_env, spawn_with_env, stderr, Moto};
-
-/// An experiment template with one wait action; each GetExperiment moves the experiment one
-/// state on after `times` calls (pending, initiating, running, completed).
-fn seed(moto: &Moto, times: u32) -> String {
-    let script = format!(
-        r#"
-import requests
-requests.post(sys.argv[1] + '/moto-api/state-manager/set-transition',
-              json={{'model_name': 'fis::experiment',
-                     'transition': {{'progression': 'manual', 'times': {times}}}}}).raise_for_status()
-fis = client('fis')
-t = fis.create_experiment_template(
-    clientToken='seed',
-    description='Checkout survives the loss of one AZ',
-    roleArn='arn:aws:iam::123456789012:role/fis-experiments',
-    stopConditions=[{{'source': 'aws:cloudwatch:alarm',
-                      'value': 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-5xx'}}],
-    actions={{'wait': {{'actionId': 'aws:fis:wait', 'parameters': {{'duration': 'PT1M'}}}}}},
-    targets={{}},
-    tags={{'app': 'checkout', 'stage': 'post-deploy'}})
-out(t['experimentTemplate']['id'])
-"#
-    );
-    moto.boto3(&script)
-        .as_str()
-        .expect("the template id")
-        .to_owned()
-}
 
 const EXPERIMENTS: &str = r#"
 fis = client('fis')

@@ -5,74 +5,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::{binary, root};
-
-fn version() -> String {
-    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
-    manifest
-        .lines()
-        .find_map(|l| l.strip_prefix("version = \""))
-        .and_then(|v| v.strip_suffix('"'))
-        .expect("a workspace version")
-        .to_owned()
-}
-
-/// `DIR/<version>/` with the archive and SHA256SUMS, as an organisation publishes them.
-fn release(dir: &Path) -> PathBuf {
-    let out = dir.join(version());
-    let bins = binary("template-scan")
-        .parent()
-        .expect("the binaries' directory")
-        .to_owned();
-    let status = Command::new("bash")
-        .arg(root().join("scripts/release"))
-        .args(["--package-only", bins.to_str().expect("UTF-8"), "--out"])
-        .arg(&out)
-        .current_dir(root())
-        .status()
-        .expect("scripts/release runs");
-    assert!(status.success(), "scripts/release --package-only failed");
-    out
-}
-
-/// Serves the files under `dir` on 127.0.0.1 (404 for anything else); returns the base URL.
-fn serve(dir: PathBuf) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                head.push(byte[0]);
-            }
-            let head = String::from_utf8_lossy(&head);
-            let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-            let file = dir.join(path.trim_start_matches('/'));
-            let answer = match std::fs::read(&file) {
-                Ok(body) if !path.contains("..") => {
-                    let mut a = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    a.extend(body);
-                    a
-                }
-                _ => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    .to_vec(),
-            };
-            let _ = stream.write_all(&answer);
-        }
-    });
-    url
-}
+use support::{release, root, serve, version};
 
 fn install(url: &str, prefix: &Path) -> Output {
     Command::new("sh")

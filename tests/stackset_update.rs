@@ -3,25 +3,9 @@
 
 mod support;
 
-use support::{report_dir, run, run_with_env, stderr, Moto};
+use support::{report_dir, run, run_with_env, stderr, Moto, STACKSET_SEED as SEED};
 
 const CONFIG: &str = "fixtures/stackset/account-baseline.yaml";
-
-/// The StackSet as the last deployment left it: RetentionDays 30 on four instances.
-const SEED: &str = r#"
-cf = client('cloudformation')
-cf.create_stack_set(
-    StackSetName='account-baseline',
-    Description='Audit log group in every workload account',
-    TemplateBody=open('fixtures/stackset/baseline.yaml').read(),
-    Parameters=[{'ParameterKey': 'RetentionDays', 'ParameterValue': '30'},
-                {'ParameterKey': 'Team', 'ParameterValue': 'platform'}],
-    Tags=[{'Key': 'owner', 'Value': 'platform-team'}],
-    PermissionModel='SELF_MANAGED')
-cf.create_stack_instances(StackSetName='account-baseline',
-    Accounts=['111111111111', '222222222222'], Regions=['us-east-1', 'eu-west-1'])
-out(cf.describe_stack_set(StackSetName='account-baseline')['StackSet']['StackSetId'])
-"#;
 
 const STATE: &str = r#"
 cf = client('cloudformation')

@@ -4,6 +4,8 @@
 // Each test file includes this module and uses part of it.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -82,7 +84,8 @@ pub struct Moto {
 
 /// A Python tool from PyPI in a virtualenv cached under ~/.cache/aws-pipeline-steps/NAME,
 /// installed on first use (one installer at a time across test processes); returns the path
-/// of its `executable`. Without Python or PyPI the test fails and says how to install it.
+/// of its `executable`. `requirement` may name several packages, separated by spaces. Without
+/// Python or PyPI the test fails and says how to install it.
 pub fn python_tool(name: &str, requirement: &str, executable: &str) -> PathBuf {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -103,13 +106,20 @@ pub fn python_tool(name: &str, requirement: &str, executable: &str) -> PathBuf {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     if !tool.is_file() {
+        let quoted: Vec<String> = requirement
+            .split_whitespace()
+            .map(|w| format!("'{w}'"))
+            .collect();
         let how = format!(
-            "install it by hand: python3 -m venv {0} && {0}/bin/pip install '{requirement}'",
-            venv.display()
+            "install it by hand: python3 -m venv {0} && {0}/bin/pip install {1}",
+            venv.display(),
+            quoted.join(" ")
         );
         let ok = |cmd: &mut Command| cmd.status().map(|s| s.success()).unwrap_or(false);
         let installed = ok(Command::new("python3").args(["-m", "venv"]).arg(&venv))
-            && ok(Command::new(venv.join("bin/pip")).args(["install", "-q", requirement]));
+            && ok(Command::new(venv.join("bin/pip"))
+                .args(["install", "-q"])
+                .args(requirement.split_whitespace()));
         if !installed {
             let _ = std::fs::remove_dir(&lock);
             panic!("could not install {requirement} (needs Python 3 with venv and PyPI): {how}");
@@ -260,4 +270,141 @@ pub fn spawn_with_env(name: &str, args: &[&str], env: &[(&str, String)]) -> std:
         }
     }
     cmd.spawn().expect("the binary starts")
+}
+
+/// The workspace version (Cargo.toml), as the release archives are named.
+pub fn version() -> String {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("a workspace version")
+        .to_owned()
+}
+
+/// `DIR/<version>/` with the archive and SHA256SUMS, as an organisation publishes them.
+pub fn release(dir: &Path) -> PathBuf {
+    let out = dir.join(version());
+    let bins = binary("template-scan")
+        .parent()
+        .expect("the binaries' directory")
+        .to_owned();
+    let status = Command::new("bash")
+        .arg(root().join("scripts/release"))
+        .args(["--package-only", bins.to_str().expect("UTF-8"), "--out"])
+        .arg(&out)
+        .current_dir(root())
+        .status()
+        .expect("scripts/release runs");
+    assert!(status.success(), "scripts/release --package-only failed");
+    out
+}
+
+/// Serves the files under `dir` on 127.0.0.1 (404 for anything else); returns the base URL.
+pub fn serve(dir: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let file = dir.join(path.trim_start_matches('/'));
+            let answer = match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => {
+                    let mut a = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    a.extend(body);
+                    a
+                }
+                _ => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&answer);
+        }
+    });
+    url
+}
+
+/// The StackSet as the last deployment left it: RetentionDays 30 on four instances.
+pub const STACKSET_SEED: &str = r#"
+cf = client('cloudformation')
+cf.create_stack_set(
+    StackSetName='account-baseline',
+    Description='Audit log group in every workload account',
+    TemplateBody=open('fixtures/stackset/baseline.yaml').read(),
+    Parameters=[{'ParameterKey': 'RetentionDays', 'ParameterValue': '30'},
+                {'ParameterKey': 'Team', 'ParameterValue': 'platform'}],
+    Tags=[{'Key': 'owner', 'Value': 'platform-team'}],
+    PermissionModel='SELF_MANAGED')
+cf.create_stack_instances(StackSetName='account-baseline',
+    Accounts=['111111111111', '222222222222'], Regions=['us-east-1', 'eu-west-1'])
+out(cf.describe_stack_set(StackSetName='account-baseline')['StackSet']['StackSetId'])
+"#;
+
+/// china-deploy's world in moto: the China keys as SecureStrings, the artifact bucket.
+pub mod china {
+    use super::Moto;
+
+    pub const ACCESS_KEY_ID: &str = "AKIACNSECRETKEYID0042";
+    pub const SECRET: &str = "cnSecret/DoNotLeak+0123456789abcdefGHIJ";
+    pub const BUCKET: &str = "orders-artifacts-cn";
+
+    /// The keys as SecureString parameters in the pipeline's region, and the artifact bucket in
+    /// cn-north-1.
+    pub fn seed(moto: &Moto) {
+        moto.boto3(&format!(
+            r#"
+ssm = client('ssm')
+ssm.put_parameter(Name='/china/access-key-id', Value='{ACCESS_KEY_ID}', Type='SecureString')
+ssm.put_parameter(Name='/china/secret-access-key', Value='{SECRET}', Type='SecureString')
+ssm.put_parameter(Name='/china/plain-secret', Value='{SECRET}', Type='String')
+client('s3', 'cn-north-1').create_bucket(
+    Bucket='{BUCKET}', CreateBucketConfiguration={{'LocationConstraint': 'cn-north-1'}})
+out(True)
+"#
+        ));
+    }
+}
+
+/// fis-trigger's world in moto.
+pub mod fis {
+    use super::Moto;
+
+    /// An experiment template with one wait action; each GetExperiment moves the experiment one
+    /// state on after `times` calls (pending, initiating, running, completed).
+    pub fn seed(moto: &Moto, times: u32) -> String {
+        let script = format!(
+            r#"
+import requests
+requests.post(sys.argv[1] + '/moto-api/state-manager/set-transition',
+              json={{'model_name': 'fis::experiment',
+                     'transition': {{'progression': 'manual', 'times': {times}}}}}).raise_for_status()
+fis = client('fis')
+t = fis.create_experiment_template(
+    clientToken='seed',
+    description='Checkout survives the loss of one AZ',
+    roleArn='arn:aws:iam::123456789012:role/fis-experiments',
+    stopConditions=[{{'source': 'aws:cloudwatch:alarm',
+                      'value': 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-5xx'}}],
+    actions={{'wait': {{'actionId': 'aws:fis:wait', 'parameters': {{'duration': 'PT1M'}}}}}},
+    targets={{}},
+    tags={{'app': 'checkout', 'stage': 'post-deploy'}})
+out(t['experimentTemplate']['id'])
+"#
+        );
+        moto.boto3(&script)
+            .as_str()
+            .expect("the template id")
+            .to_owned()
+    }
 }
