@@ -8,6 +8,7 @@ pub mod external_principal;
 pub mod pass_role_star;
 pub mod policy_size;
 pub mod public_principal;
+pub mod service_admin;
 pub mod unknown_action;
 pub mod unknown_condition_key;
 pub mod version;
@@ -55,11 +56,12 @@ pub struct Check {
     pub run: fn(&Subject<'_>, &mut Vec<Problem>),
 }
 
-pub const CHECKS: [&Check; 10] = [
+pub const CHECKS: [&Check; 11] = [
     &unknown_action::CHECK,
     &unknown_condition_key::CHECK,
     &allow_star_action::CHECK,
     &pass_role_star::CHECK,
+    &service_admin::CHECK,
     &wildcard_resource_write::CHECK,
     &allow_not_action::CHECK,
     &public_principal::CHECK,

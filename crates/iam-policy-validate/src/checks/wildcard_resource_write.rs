@@ -2,11 +2,12 @@
 //! `"Resource": "*"`, where the actions can be limited to resources. Such a statement reaches
 //! every bucket, table or key of the account, today's and tomorrow's. Actions that only ever
 //! apply to `*` (s3:ListAllMyBuckets, ec2:Describe*) are not reported, nor iam:PassRole,
-//! which `IAM_PASS_ROLE_ANY` reports with its own advice.
+//! which `IAM_PASS_ROLE_ANY` reports with its own advice, nor a whole service (`kms:*`), which
+//! `IAM_SERVICE_ADMIN_ACCESS` reports.
 
 use findings::Severity;
 
-use super::{statements, Check, PolicyKind, Problem, Statement, Subject};
+use super::{service_admin, statements, Check, PolicyKind, Problem, Statement, Subject};
 use crate::reference::{matching, services, AccessLevel};
 
 pub const CHECK: Check = Check {
@@ -32,6 +33,9 @@ fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
             let Some(service) = services().get(&prefix.to_lowercase()) else {
                 continue;
             };
+            if service_admin::whole_service(service, name) {
+                continue;
+            }
             let broad: Vec<&str> = matching(service, name)
                 .into_iter()
                 .filter(|(n, a)| {
@@ -69,10 +73,11 @@ mod tests {
 
     #[test]
     fn write_on_star_but_not_read_or_star_only_actions() {
-        let bad = json!({"Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "dynamodb:*"], "Resource": "*"}]});
+        let bad = json!({"Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "dynamodb:*", "dynamodb:Update*"], "Resource": "*"}]});
         let found = problems(&CHECK, PolicyKind::Identity, bad);
         let fields: Vec<_> = found.iter().map(|p| p.field.as_deref().unwrap()).collect();
-        assert_eq!(fields, ["Action.0", "Action.2"]);
+        // dynamodb:* is IAM_SERVICE_ADMIN_ACCESS's.
+        assert_eq!(fields, ["Action.0", "Action.3"]);
         let good = json!({"Statement": [
             {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "ec2:DescribeInstances", "s3:GetObject", "iam:PassRole"], "Resource": "*"},
             {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::bucket/*"}]});
