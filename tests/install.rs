@@ -48,6 +48,9 @@ fn a_release_installs_all_six_binaries_that_name_their_version_and_commit() {
         "aws-pipeline-steps-{}-x86_64-linux-gnu.tar.gz",
         version()
     )));
+    // The buildspecs of the version, which the pipeline templates read from the release.
+    assert!(sums.contains(" buildspecs/template-scan.yml"), "{sums}");
+    assert!(published.join("buildspecs/fis-trigger.yml").is_file());
     let url = serve(dir.path().to_owned());
     let prefix = dir.path().join("prefix");
     let out = install(&url, &prefix);
