@@ -108,13 +108,16 @@ fn source(fixture: &str) -> PathBuf {
 }
 
 fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
+    std::fs::create_dir_all(to).expect("the directory can be created");
+    for entry in std::fs::read_dir(from)
+        .expect("the fixture directory is readable")
+        .flatten()
+    {
         let target = to.join(entry.file_name());
         if entry.path().is_dir() {
             copy(&entry.path(), &target);
         } else {
-            std::fs::copy(entry.path(), target).unwrap();
+            std::fs::copy(entry.path(), target).expect("the file can be copied");
         }
     }
 }
@@ -153,7 +156,7 @@ fn run_buildspec(name: &str, src: &Path, vars: &[(&str, String)], path: &[PathBu
 
     let (url, cache) = toolkit();
     let home = src.with_file_name("home");
-    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&home).expect("the directory can be created");
     let mut system_path: Vec<String> = path.iter().map(|p| p.display().to_string()).collect();
     system_path.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(String::from));
     let mut env: BTreeMap<String, String> = BTreeMap::new();
@@ -196,7 +199,7 @@ fn run_buildspec(name: &str, src: &Path, vars: &[(&str, String)], path: &[PathBu
         .iter()
         .map(|(k, v)| format!("export {k}={}\n", quote(v)))
         .collect();
-    std::fs::write(&envfile, exports).unwrap();
+    std::fs::write(&envfile, exports).expect("the file can be written");
 
     let phases = spec.get("phases").expect("phases");
     for key in keys(phases) {
@@ -234,7 +237,7 @@ fn run_buildspec(name: &str, src: &Path, vars: &[(&str, String)], path: &[PathBu
             .unwrap_or_default()
         {
             let script = src.with_file_name("command.sh");
-            std::fs::write(&script, scalar(command)).unwrap();
+            std::fs::write(&script, scalar(command)).expect("the file can be written");
             // The environment the last command left, this command, then what it leaves.
             let out = Command::new("sh")
                 .args(["-c", r#". "$0"; . "$1"; rc=$?; export -p > "$0"; exit $rc"#])
@@ -278,7 +281,7 @@ fn run_buildspec(name: &str, src: &Path, vars: &[(&str, String)], path: &[PathBu
             .arg(&name)
             .env_clear()
             .output()
-            .unwrap();
+            .expect("as the buildspec says");
         build
             .exported
             .insert(name, String::from_utf8_lossy(&out.stdout).into_owned());
@@ -298,15 +301,15 @@ fn check_outputs(name: &str, build: &Build, test: &str) {
         .expect("reports");
     assert!(!reports.is_empty(), "{name}: no reports");
     for group in reports {
-        let base = build
-            .src
-            .join(scalar(group.value.get("base-directory").unwrap()));
-        let format = scalar(group.value.get("file-format").unwrap());
+        let base = build.src.join(scalar(
+            group.value.get("base-directory").expect("a base-directory"),
+        ));
+        let format = scalar(group.value.get("file-format").expect("a file-format"));
         for file in group
             .value
             .get("files")
             .and_then(spanned::Node::as_seq)
-            .unwrap()
+            .expect("as the buildspec says")
         {
             let path = base.join(scalar(file));
             let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
@@ -326,18 +329,24 @@ fn check_outputs(name: &str, build: &Build, test: &str) {
                 ),
                 other => panic!("{name}: file-format {other} is not modelled"),
             }
-            let ext = if format == "JUNITXML" { "xml" } else { "json" };
-            std::fs::write(out.join(format!("{}.{ext}", group.key)), &text).unwrap();
+            // Under the file's own name (junit.xml, cucumber.json), which CI's check-reports
+            // picks up, in a directory per report group.
+            let copy = out
+                .join(&group.key)
+                .join(path.file_name().expect("a file name"));
+            std::fs::create_dir_all(copy.parent().expect("a directory"))
+                .expect("the directory can be created");
+            std::fs::write(copy, &text).expect("the file can be written");
         }
     }
     let artifacts = spec.get("artifacts").expect("artifacts");
-    let base = build
-        .src
-        .join(scalar(artifacts.get("base-directory").unwrap()));
+    let base = build.src.join(scalar(
+        artifacts.get("base-directory").expect("a base-directory"),
+    ));
     for file in artifacts
         .get("files")
         .and_then(spanned::Node::as_seq)
-        .unwrap()
+        .expect("as the buildspec says")
     {
         let file = scalar(file);
         let path = base.join(&file);
@@ -351,13 +360,13 @@ fn check_outputs(name: &str, build: &Build, test: &str) {
             build.log
         );
         if ["sarif.json", "asff.json"].contains(&file.as_str()) {
-            std::fs::copy(&path, out.join(&file)).unwrap();
+            std::fs::copy(&path, out.join(&file)).expect("the file can be copied");
         }
     }
 }
 
 fn failed_count(summary_md: &Path) -> usize {
-    let text = std::fs::read_to_string(summary_md).unwrap();
+    let text = std::fs::read_to_string(summary_md).expect("the file is readable");
     let line = text
         .lines()
         .find(|l| l.contains(" passed, "))

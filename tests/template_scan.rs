@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 mod support;
 
 use serde_json::Value;
-use support::{report_dir, run, stderr, stdout, stdout_json};
+use support::{report_dir, root, run, stderr, stdout, stdout_json};
 
 const EXAMPLES: &str = "fixtures/examples";
 
@@ -677,4 +677,40 @@ fn hard_coded_secrets_are_reported_and_never_echoed() {
             assert!(!content.contains(secret), "{name} echoes {secret}");
         }
     }
+}
+
+/// `--partition aws-cn`: what china-deploy would refuse is found in the scan stage already,
+/// at its line and under china-deploy's rule ids; without the flag nothing is said of it.
+#[test]
+fn partition_checks_find_what_breaks_in_china_at_its_line() {
+    let template = "fixtures/china-deploy/global-only.yaml";
+    let text = std::fs::read_to_string(root().join(template)).unwrap();
+    let arn_line = 1 + text
+        .lines()
+        .position(|l| l.contains("arn:aws:iam::aws:policy/ReadOnlyAccess"))
+        .unwrap();
+    let endpoint_line = 1 + text
+        .lines()
+        .position(|l| l.contains("docs.s3.amazonaws.com"))
+        .unwrap();
+    let out = run(
+        "template-scan",
+        &[template, "--partition", "aws-cn", "--output", "compact"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    for (line, rule) in [
+        (arn_line, "HIGH PARTITION_ARN"),
+        (endpoint_line, "HIGH PARTITION_ENDPOINT"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{template}:{line}:")) && l.contains(rule)),
+            "{rule} at line {line}: {text}"
+        );
+    }
+    // The Lambda service principal is fine in China.
+    assert!(!text.contains("lambda.amazonaws.com"), "{text}");
+    let out = run("template-scan", &[template, "--output", "compact"]);
+    assert!(!stdout(&out).contains("PARTITION_"), "{}", stdout(&out));
 }

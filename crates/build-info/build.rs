@@ -27,6 +27,15 @@ fn main() {
         &root,
         &["rev-parse", "--path-format=absolute", "--git-common-dir"],
     );
+    if git_dir.is_none() {
+        // git did not answer (not installed yet, or failed this once): look again on every
+        // build rather than keep `unknown` until HEAD moves, which nothing would tell cargo.
+        println!("cargo:rerun-if-changed={}", root.join(".git").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            root.join(".no-such-file").display()
+        );
+    }
     if let Some(dir) = &git_dir {
         let dir = Path::new(dir);
         println!("cargo:rerun-if-changed={}", dir.join("HEAD").display());

@@ -121,16 +121,7 @@ pub struct SecurityHubArgs {
 /// builds polling them overflowed the main thread's 8 MiB.
 const AWS_THREAD_STACK: usize = 64 * 1024 * 1024;
 
-/// The partition a region is in: `aws-cn` for cn-*, `aws-us-gov` for us-gov-*, else `aws`.
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
+pub use partition::partition_of;
 
 /// Runs async AWS work from a synchronous `main`, on a thread with a large stack.
 pub fn block_on<F>(future: F) -> Result<F::Output, AwsError>

@@ -252,6 +252,22 @@ pub fn resources(root: &Node) -> Vec<Resource<'_>> {
         .collect()
 }
 
+/// The value at `path` (object keys and array indexes) in a template's JSON.
+pub fn value_at_mut<'a>(
+    value: &'a mut serde_json::Value,
+    path: &[String],
+) -> Option<&'a mut serde_json::Value> {
+    let mut current = value;
+    for key in path {
+        current = match current {
+            serde_json::Value::Object(map) => map.get_mut(key)?,
+            serde_json::Value::Array(items) => items.get_mut(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@ pub mod availability;
 pub mod credentials;
 pub mod deploy;
 pub mod package;
-pub mod partition;
 pub mod report;
 pub mod template_config;
 
@@ -136,22 +135,6 @@ pub struct Cli {
 
     #[command(flatten)]
     pub security_hub: aws_io::SecurityHubArgs,
-}
-
-/// The value at `path` (object keys and array indexes) in a template's JSON.
-pub(crate) fn value_at_mut<'a>(
-    value: &'a mut serde_json::Value,
-    path: &[String],
-) -> Option<&'a mut serde_json::Value> {
-    let mut current = value;
-    for key in path {
-        current = match current {
-            serde_json::Value::Object(map) => map.get_mut(key)?,
-            serde_json::Value::Array(items) => items.get_mut(key.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(current)
 }
 
 /// CloudFormation's limit for TemplateBody; larger templates go through S3.

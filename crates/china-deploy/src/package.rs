@@ -192,7 +192,7 @@ impl Bucket {
         format!(
             "https://s3.{}.{}/{}/{key}",
             self.region,
-            crate::partition::url_suffix(&self.partition),
+            partition::url_suffix(&self.partition),
             self.name
         )
     }
@@ -319,7 +319,7 @@ pub async fn package(
             Form::Fields(b, k) => serde_json::json!({ b: bucket.name, k: key }),
             Form::Url => Json::String(bucket.url(&key)),
         };
-        if let Some(slot) = crate::value_at_mut(json, &path) {
+        if let Some(slot) = cfn::value_at_mut(json, &path) {
             *slot = pointer;
         }
         artifacts.push(Artifact {

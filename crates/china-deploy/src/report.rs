@@ -5,18 +5,12 @@ use findings::{Feature, Finding, Location, Report, Rule, Severity, Status, Targe
 use spanned::Node;
 
 use crate::deploy::Deployed;
-use crate::partition::{Hit, Kind};
+use partition::Hit;
 
 pub const TOOL: &str = "china-deploy";
-pub const ARN: &str = "PARTITION_ARN";
-pub const ENDPOINT: &str = "PARTITION_ENDPOINT";
-pub const REGION: &str = "PARTITION_REGION";
 pub const STACK: &str = "STACK_DEPLOY";
 pub const RESOURCE: &str = "RESOURCE_FAILED";
 pub const UNAVAILABLE: &str = "RESOURCE_TYPE_UNAVAILABLE";
-
-const PSEUDO: &str =
-    "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html";
 
 fn rules() -> Vec<Rule> {
     let rule = |id: &str, title: &str, description: &str, remediation: &str, url: &str| Rule {
@@ -29,28 +23,8 @@ fn rules() -> Vec<Rule> {
         compliance: Vec::new(),
         sensitive: false,
     };
-    vec![
-        rule(
-            ARN,
-            "No ARN of another partition",
-            "A literal ARN names another partition (arn:aws: in a template for aws-cn): the resource it names does not exist there, and the deployment fails or grants nothing.",
-            "Write arn:${AWS::Partition}: in an Fn::Sub, or run with --rewrite-partition to have the deployed copy rewritten.",
-            PSEUDO,
-        ),
-        rule(
-            ENDPOINT,
-            "No endpoint domain of another partition",
-            "A URL or host name uses another partition's domain (amazonaws.com in aws-cn, whose endpoints end in amazonaws.com.cn). Service principals such as lambda.amazonaws.com are not reported: China accepts them.",
-            "Write ${AWS::URLSuffix} in an Fn::Sub, or run with --rewrite-partition.",
-            PSEUDO,
-        ),
-        rule(
-            REGION,
-            "No region of another partition",
-            "A region name of another partition (us-east-1 in a template for cn-north-1): whatever it points at is unreachable from the target partition.",
-            "Use ${AWS::Region} or a parameter; region names are not rewritten automatically.",
-            PSEUDO,
-        ),
+    let mut rules = partition::rules();
+    rules.extend([
         rule(
             UNAVAILABLE,
             "Resource type available in the target region",
@@ -72,7 +46,8 @@ fn rules() -> Vec<Rule> {
             "Fix what the status reason says; resources that are not available in the target partition or region fail here.",
             "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html",
         ),
-    ]
+    ]);
+    rules
 }
 
 /// A new report for the template at `file`, with the partition findings.
@@ -95,40 +70,7 @@ pub fn new_report(file: &str, stack: &str, hits: &[Hit], rewritten: bool) -> Rep
         },
     );
     for hit in hits {
-        let rule = match hit.kind {
-            Kind::Arn => ARN,
-            Kind::Endpoint => ENDPOINT,
-            Kind::Region => REGION,
-        };
-        let fixed = rewritten && hit.manual.is_none() && hit.kind != Kind::Region;
-        let mut message = format!("`{}` at {}", hit.found, hit.path.join("."));
-        if fixed {
-            message.push_str(": rewritten in the deployed copy");
-        } else if let Some(why) = hit.manual {
-            message.push_str(&format!(": {why}"));
-        }
-        let location = Location {
-            file: file.to_owned(),
-            line: Some(hit.pos.line),
-            column: Some(hit.pos.column),
-            resource: (hit.path.first().map(String::as_str) == Some("Resources"))
-                .then(|| hit.path.get(1).cloned())
-                .flatten(),
-            resource_type: None,
-            property_path: Some(format!("/{}", hit.path.join("/"))),
-        };
-        report.push(Finding::new(
-            TOOL,
-            rule,
-            Severity::High,
-            if fixed {
-                Status::Passed
-            } else {
-                Status::Failed
-            },
-            message,
-            location,
-        ));
+        report.push(partition::finding(TOOL, file, hit, rewritten));
     }
     report
 }

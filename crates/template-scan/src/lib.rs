@@ -70,6 +70,12 @@ pub struct Cli {
     #[arg(long, help_heading = "Rules")]
     pub no_inline_suppressions: bool,
 
+    /// Also check the templates for the partition they deploy to (aws-cn, aws-us-gov, aws):
+    /// ARNs, endpoint domains and region names of another partition are HIGH findings
+    /// (PARTITION_ARN, PARTITION_ENDPOINT, PARTITION_REGION), as china-deploy reports them.
+    #[arg(long, value_name = "PARTITION", value_parser = ["aws", "aws-cn", "aws-us-gov"], help_heading = "Rules")]
+    pub partition: Option<String>,
+
     /// Scan only part I of N of the discovered files (deterministic), e.g. 1/4.
     #[arg(long, value_name = "I/N", help_heading = "Input")]
     pub shard: Option<Shard>,
@@ -395,6 +401,7 @@ pub fn run(cli: Cli) -> Exit {
         inline_suppressions: !cli.no_inline_suppressions,
         skip_non_templates: cli.skip_non_templates,
         limits: cfn::Limits::default(),
+        partition: cli.partition.clone(),
     };
     report.context = aws_io::context::from_environment();
     if !cli.rule_sets.is_empty() {

@@ -28,6 +28,8 @@ pub struct Options {
     /// Largest template accepted. Terraform plans get ten times as much: plans of large
     /// configurations are bigger than any CloudFormation template can be.
     pub limits: Limits,
+    /// `--partition`: check the templates for mistakes of another partition.
+    pub partition: Option<String>,
 }
 
 /// A file read and understood.
@@ -39,6 +41,9 @@ struct Loaded {
     /// on conditions the template does not decide (each taken true, then false).
     views: Vec<View>,
     notices: Vec<String>,
+    /// The template as written, for `--partition` (the effective template has
+    /// `${AWS::Partition}` resolved to a partition already).
+    written: Node,
 }
 
 /// One version of a document handed to cfn-guard, and the tree its findings are located in.
@@ -299,6 +304,7 @@ fn load(input: Input, options: &Options) -> Outcome {
         }
         return Outcome::Skipped;
     }
+    let written = root.clone();
     let (views, notices) = if kind == DocumentKind::TerraformPlan {
         (vec![View::new(root, None)], Vec::new())
     } else {
@@ -316,6 +322,7 @@ fn load(input: Input, options: &Options) -> Outcome {
         kind,
         views,
         notices,
+        written,
     }))
 }
 
@@ -437,8 +444,35 @@ pub fn scan(inputs: Vec<Input>, rules: &RuleSet, options: &Options, report: &mut
             }
         }
     }
+    if let Some(target) = &options.partition {
+        partition_findings(&loaded, target, report);
+    }
     report.sort();
     stats
+}
+
+/// `--partition`: every mistake of another partition in the CloudFormation templates, with
+/// the rules china-deploy reports them under.
+fn partition_findings(loaded: &[Loaded], target: &str, report: &mut Report) {
+    for rule in partition::rules() {
+        report.rules.insert(rule.id.clone(), rule);
+    }
+    for doc in loaded
+        .iter()
+        .filter(|d| d.kind != DocumentKind::TerraformPlan)
+    {
+        let hits = partition::scan(&doc.written, target);
+        if hits.is_empty() {
+            continue;
+        }
+        report
+            .sources
+            .entry(doc.input.display.clone())
+            .or_insert_with(|| doc.text.clone());
+        for hit in &hits {
+            report.push(partition::finding(TOOL, &doc.input.display, hit, false));
+        }
+    }
 }
 
 /// One list of findings from the views of a document. A check that fails in every view

@@ -51,6 +51,7 @@ fn run_all(set: &RuleSet, files: &[PathBuf]) -> Report {
         inline_suppressions: true,
         skip_non_templates: false,
         limits: cfn::Limits::default(),
+        partition: None,
     };
     scan(inputs, set, &options, &mut report);
     report

@@ -3,10 +3,13 @@
 //! domain (`amazonaws.com` where China needs `amazonaws.com.cn`), and region names of another
 //! partition. With `--rewrite-partition` the first two are rewritten in the deployed copy to
 //! `${AWS::Partition}` / `${AWS::URLSuffix}`, so one template serves every partition.
+//! china-deploy checks (and rewrites) before it deploys; template-scan --partition checks in a
+//! scan stage. Both report the mistakes with [`rules`] and [`finding`].
 //!
 //! Service principals (`lambda.amazonaws.com`) are left alone: China accepts them, and the
 //! `.com.cn` forms break several services.
 
+use findings::{Finding, Location, Rule, Severity, Status};
 use serde_json::Value as Json;
 use spanned::{Node, Pos, Value};
 
@@ -33,6 +36,17 @@ pub struct Hit {
     /// Why it is not rewritten, when it is not (a region name, or a section where
     /// CloudFormation takes no intrinsic function).
     pub manual: Option<&'static str>,
+}
+
+/// The partition a region is in: `aws-cn` for cn-*, `aws-us-gov` for us-gov-*, else `aws`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }
 
 /// The DNS suffix of a partition.
@@ -106,7 +120,7 @@ fn check_string(text: &str, pos: Pos, partition: &str, path: &[String], hits: &m
         hit(Kind::Endpoint, found, section);
     }
     for region in region_names(text) {
-        if aws_io::partition_of(region) != partition {
+        if partition_of(region) != partition {
             hit(
                 Kind::Region,
                 region,
@@ -228,7 +242,7 @@ pub fn rewrite(template: &mut Json, hits: &[Hit]) -> usize {
             [.., key, index] if key == "Fn::Sub" && index == "0" => true,
             _ => false,
         };
-        let Some(target) = crate::value_at_mut(template, path) else {
+        let Some(target) = cfn::value_at_mut(template, path) else {
             continue;
         };
         let Some(text) = target.as_str() else {
@@ -253,6 +267,82 @@ pub fn rewrite(template: &mut Json, hits: &[Hit]) -> usize {
         changed += 1;
     }
     changed
+}
+
+/// The rule ids of the three kinds of mistake.
+pub const ARN: &str = "PARTITION_ARN";
+pub const ENDPOINT: &str = "PARTITION_ENDPOINT";
+pub const REGION: &str = "PARTITION_REGION";
+
+const PSEUDO: &str =
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html";
+
+/// The rules of the reports, one per kind of mistake.
+pub fn rules() -> Vec<Rule> {
+    let rule = |id: &str, title: &str, description: &str, remediation: &str| Rule {
+        id: id.to_owned(),
+        severity: Severity::High,
+        title: title.to_owned(),
+        description: description.to_owned(),
+        remediation: remediation.to_owned(),
+        remediation_url: Some(PSEUDO.to_owned()),
+        compliance: Vec::new(),
+        sensitive: false,
+    };
+    vec![
+        rule(
+            ARN,
+            "No ARN of another partition",
+            "A literal ARN names another partition (arn:aws: in a template for aws-cn): the resource it names does not exist there, and the deployment fails or grants nothing.",
+            "Write arn:${AWS::Partition}: in an Fn::Sub, or deploy with china-deploy --rewrite-partition to have the deployed copy rewritten.",
+        ),
+        rule(
+            ENDPOINT,
+            "No endpoint domain of another partition",
+            "A URL or host name uses another partition's domain (amazonaws.com in aws-cn, whose endpoints end in amazonaws.com.cn). Service principals such as lambda.amazonaws.com are not reported: China accepts them.",
+            "Write ${AWS::URLSuffix} in an Fn::Sub, or deploy with china-deploy --rewrite-partition.",
+        ),
+        rule(
+            REGION,
+            "No region of another partition",
+            "A region name of another partition (us-east-1 in a template for cn-north-1): whatever it points at is unreachable from the target partition.",
+            "Use ${AWS::Region} or a parameter; region names are not rewritten automatically.",
+        ),
+    ]
+}
+
+/// The finding of one mistake in `file`, for the report of `tool`. `rewritten`: the deployed
+/// copy had it rewritten, so it passes (a region name and a mistake where CloudFormation takes
+/// no intrinsic function are never rewritten).
+pub fn finding(tool: &str, file: &str, hit: &Hit, rewritten: bool) -> Finding {
+    let rule = match hit.kind {
+        Kind::Arn => ARN,
+        Kind::Endpoint => ENDPOINT,
+        Kind::Region => REGION,
+    };
+    let fixed = rewritten && hit.manual.is_none() && hit.kind != Kind::Region;
+    let mut message = format!("`{}` at {}", hit.found, hit.path.join("."));
+    if fixed {
+        message.push_str(": rewritten in the deployed copy");
+    } else if let Some(why) = hit.manual {
+        message.push_str(&format!(": {why}"));
+    }
+    let location = Location {
+        file: file.to_owned(),
+        line: Some(hit.pos.line),
+        column: Some(hit.pos.column),
+        resource: (hit.path.first().map(String::as_str) == Some("Resources"))
+            .then(|| hit.path.get(1).cloned())
+            .flatten(),
+        resource_type: None,
+        property_path: Some(format!("/{}", hit.path.join("/"))),
+    };
+    let status = if fixed {
+        Status::Passed
+    } else {
+        Status::Failed
+    };
+    Finding::new(tool, rule, Severity::High, status, message, location)
 }
 
 #[cfg(test)]
