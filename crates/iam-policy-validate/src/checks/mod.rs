@@ -17,6 +17,8 @@ pub mod wildcard_resource_write;
 use findings::Severity;
 use serde_json::Value as Json;
 
+use crate::reference::{services, Service};
+
 /// What kind of policy a document is, which decides the checks that apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyKind {
@@ -80,6 +82,7 @@ pub fn run(subject: &Subject<'_>) -> Vec<Problem> {
 }
 
 /// One statement, with its lists as lists whether the policy wrote a string or a list.
+#[derive(Clone, Copy)]
 pub struct Statement<'a> {
     pub index: Option<usize>,
     pub raw: &'a Json,
@@ -136,6 +139,49 @@ pub fn statements(document: &Json) -> Vec<Statement<'_>> {
         Some(single @ Json::Object(_)) => vec![statement(None, single)],
         _ => Vec::new(),
     }
+}
+
+/// One action an identity policy allows on `"Resource": "*"`, of a service the IAM reference
+/// knows (the others are `IAM_UNKNOWN_ACTION`'s).
+pub struct ActionOnEveryResource<'a> {
+    pub statement: Statement<'a>,
+    /// Its position in the statement's `Action`.
+    pub at: Option<usize>,
+    /// As written: `organizations:*`.
+    pub action: &'a str,
+    pub prefix: &'a str,
+    /// The part after `prefix:`, a name or pattern.
+    pub name: &'a str,
+    pub service: &'static Service,
+}
+
+/// Every [`ActionOnEveryResource`] of an identity policy; nothing for other kinds.
+pub fn actions_on_every_resource<'a>(subject: &Subject<'a>) -> Vec<ActionOnEveryResource<'a>> {
+    if subject.kind != PolicyKind::Identity {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for statement in statements(subject.document) {
+        if !statement.allow || !statement.values("Resource").iter().any(|(_, r)| *r == "*") {
+            continue;
+        }
+        for (at, action) in statement.values("Action") {
+            let Some((prefix, name)) = action.split_once(':') else {
+                continue;
+            };
+            if let Some(service) = services().get(&prefix.to_lowercase()) {
+                found.push(ActionOnEveryResource {
+                    statement,
+                    at,
+                    action,
+                    prefix,
+                    name,
+                    service,
+                });
+            }
+        }
+    }
+    found
 }
 
 /// The AWS principals of a statement (`"*"`, `{"AWS": [...]}`), with their field paths.

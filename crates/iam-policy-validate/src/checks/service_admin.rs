@@ -7,8 +7,8 @@
 
 use findings::Severity;
 
-use super::{statements, Check, PolicyKind, Problem, Statement, Subject};
-use crate::reference::{matching, services, AccessLevel, Service};
+use super::{actions_on_every_resource, Check, Problem, Statement, Subject};
+use crate::reference::{matching, AccessLevel, Service};
 
 pub const CHECK: Check = Check {
     id: "IAM_SERVICE_ADMIN_ACCESS",
@@ -34,30 +34,18 @@ pub fn whole_service(service: &Service, name: &str) -> bool {
 }
 
 fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
-    if subject.kind != PolicyKind::Identity {
-        return;
-    }
-    for statement in statements(subject.document) {
-        if !statement.allow || !statement.values("Resource").iter().any(|(_, r)| *r == "*") {
-            continue;
-        }
-        for (at, action) in statement.values("Action") {
-            let Some((prefix, name)) = action.split_once(':') else {
-                continue;
-            };
-            let Some(service) = services().get(&prefix.to_lowercase()) else {
-                continue;
-            };
-            if whole_service(service, name) {
-                out.push(statement.problem(
-                    CHECK.id,
-                    Some(Statement::field("Action", at)),
-                    format!(
-                        "`{action}` allows all {} actions of {prefix} on every resource (`Resource: *`)",
-                        service.actions.len()
-                    ),
-                ));
-            }
+    for found in actions_on_every_resource(subject) {
+        if whole_service(found.service, found.name) {
+            out.push(found.statement.problem(
+                CHECK.id,
+                Some(Statement::field("Action", found.at)),
+                format!(
+                    "`{}` allows all {} actions of {} on every resource (`Resource: *`)",
+                    found.action,
+                    found.service.actions.len(),
+                    found.prefix
+                ),
+            ));
         }
     }
 }
@@ -66,6 +54,7 @@ fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
 mod tests {
     use super::*;
     use crate::checks::fixture::problems;
+    use crate::checks::PolicyKind;
     use serde_json::json;
 
     #[test]

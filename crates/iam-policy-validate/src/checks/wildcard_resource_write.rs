@@ -7,8 +7,8 @@
 
 use findings::Severity;
 
-use super::{service_admin, statements, Check, PolicyKind, Problem, Statement, Subject};
-use crate::reference::{matching, services, AccessLevel};
+use super::{actions_on_every_resource, service_admin, Check, Problem, Statement, Subject};
+use crate::reference::{matching, AccessLevel};
 
 pub const CHECK: Check = Check {
     id: "IAM_WILDCARD_RESOURCE_WRITE",
@@ -19,49 +19,36 @@ pub const CHECK: Check = Check {
 };
 
 fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
-    if subject.kind != PolicyKind::Identity {
-        return;
-    }
-    for statement in statements(subject.document) {
-        if !statement.allow || !statement.values("Resource").iter().any(|(_, r)| *r == "*") {
+    for found in actions_on_every_resource(subject) {
+        let (service, name, action) = (found.service, found.name, found.action);
+        if service_admin::whole_service(service, name) {
             continue;
         }
-        for (at, action) in statement.values("Action") {
-            let Some((prefix, name)) = action.split_once(':') else {
-                continue;
-            };
-            let Some(service) = services().get(&prefix.to_lowercase()) else {
-                continue;
-            };
-            if service_admin::whole_service(service, name) {
-                continue;
-            }
-            let broad: Vec<&str> = matching(service, name)
-                .into_iter()
-                .filter(|(n, a)| {
-                    *n != "PassRole"
-                        && a.resource_level
-                        && matches!(
-                            a.level,
-                            AccessLevel::Write | AccessLevel::PermissionsManagement
-                        )
-                })
-                .map(|(n, _)| n)
-                .collect();
-            if broad.is_empty() {
-                continue;
-            }
-            let shown = if broad.len() > 3 {
-                format!("{} and {} more", broad[..3].join(", "), broad.len() - 3)
-            } else {
-                broad.join(", ")
-            };
-            out.push(statement.problem(
-                CHECK.id,
-                Some(Statement::field("Action", at)),
-                format!("`{action}` allows writing to every resource (`Resource: *`): {shown}"),
-            ));
+        let broad: Vec<&str> = matching(service, name)
+            .into_iter()
+            .filter(|(n, a)| {
+                *n != "PassRole"
+                    && a.resource_level
+                    && matches!(
+                        a.level,
+                        AccessLevel::Write | AccessLevel::PermissionsManagement
+                    )
+            })
+            .map(|(n, _)| n)
+            .collect();
+        if broad.is_empty() {
+            continue;
         }
+        let shown = if broad.len() > 3 {
+            format!("{} and {} more", broad[..3].join(", "), broad.len() - 3)
+        } else {
+            broad.join(", ")
+        };
+        out.push(found.statement.problem(
+            CHECK.id,
+            Some(Statement::field("Action", found.at)),
+            format!("`{action}` allows writing to every resource (`Resource: *`): {shown}"),
+        ));
     }
 }
 
@@ -69,6 +56,7 @@ fn run(subject: &Subject<'_>, out: &mut Vec<Problem>) {
 mod tests {
     use super::*;
     use crate::checks::fixture::problems;
+    use crate::checks::PolicyKind;
     use serde_json::json;
 
     #[test]
