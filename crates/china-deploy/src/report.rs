@@ -13,15 +13,8 @@ pub const RESOURCE: &str = "RESOURCE_FAILED";
 pub const UNAVAILABLE: &str = "RESOURCE_TYPE_UNAVAILABLE";
 
 fn rules() -> Vec<Rule> {
-    let rule = |id: &str, title: &str, description: &str, remediation: &str, url: &str| Rule {
-        id: id.to_owned(),
-        severity: Severity::High,
-        title: title.to_owned(),
-        description: description.to_owned(),
-        remediation: remediation.to_owned(),
-        remediation_url: Some(url.to_owned()),
-        compliance: Vec::new(),
-        sensitive: false,
+    let rule = |id, title, description, remediation, url| {
+        Rule::own(id, Severity::High, title, description, remediation, url)
     };
     let mut rules = partition::rules();
     rules.extend([

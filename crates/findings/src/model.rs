@@ -208,6 +208,28 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A rule of a step's own checks (a deployment, an experiment, a partition mistake): no
+    /// compliance controls, and not about secrets.
+    pub fn own(
+        id: &str,
+        severity: Severity,
+        title: &str,
+        description: &str,
+        remediation: &str,
+        url: &str,
+    ) -> Rule {
+        Rule {
+            id: id.to_owned(),
+            severity,
+            title: title.to_owned(),
+            description: description.to_owned(),
+            remediation: remediation.to_owned(),
+            remediation_url: Some(url.to_owned()),
+            compliance: Vec::new(),
+            sensitive: false,
+        }
+    }
+
     /// The ids of the rule's controls in one framework.
     pub fn controls(&self, framework: Framework) -> impl Iterator<Item = &str> {
         self.compliance

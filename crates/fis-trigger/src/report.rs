@@ -14,17 +14,15 @@ pub const ALARM: &str = "FIS_STEADY_STATE_ALARM";
 pub const URL: &str = "FIS_STEADY_STATE_URL";
 
 fn rules() -> [Rule; 4] {
-    let rule = |id: &str, title: &str, description: &str, remediation: &str| Rule {
-        id: id.to_owned(),
-        severity: Severity::High,
-        title: title.to_owned(),
-        description: description.to_owned(),
-        remediation: remediation.to_owned(),
-        remediation_url: Some(
-            "https://docs.aws.amazon.com/fis/latest/userguide/monitoring-experiments.html".into(),
-        ),
-        compliance: Vec::new(),
-        sensitive: false,
+    let rule = |id, title, description, remediation| {
+        Rule::own(
+            id,
+            Severity::High,
+            title,
+            description,
+            remediation,
+            "https://docs.aws.amazon.com/fis/latest/userguide/monitoring-experiments.html",
+        )
     };
     [
         rule(

@@ -279,15 +279,8 @@ const PSEUDO: &str =
 
 /// The rules of the reports, one per kind of mistake.
 pub fn rules() -> Vec<Rule> {
-    let rule = |id: &str, title: &str, description: &str, remediation: &str| Rule {
-        id: id.to_owned(),
-        severity: Severity::High,
-        title: title.to_owned(),
-        description: description.to_owned(),
-        remediation: remediation.to_owned(),
-        remediation_url: Some(PSEUDO.to_owned()),
-        compliance: Vec::new(),
-        sensitive: false,
+    let rule = |id, title, description, remediation| {
+        Rule::own(id, Severity::High, title, description, remediation, PSEUDO)
     };
     vec![
         rule(

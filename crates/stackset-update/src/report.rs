@@ -17,19 +17,15 @@ pub const INSTANCE: &str = "STACK_INSTANCE";
 pub const DRIFT: &str = "STACK_INSTANCE_DRIFT";
 
 fn rules() -> [Rule; 3] {
-    let rule = |id: &str, severity, title: &str, description: &str, remediation: &str| {
-        Rule {
-        id: id.to_owned(),
-        severity,
-        title: title.to_owned(),
-        description: description.to_owned(),
-        remediation: remediation.to_owned(),
-        remediation_url: Some(
-            "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-troubleshooting.html".into(),
-        ),
-        compliance: Vec::new(),
-        sensitive: false,
-}
+    let rule = |id, severity, title, description, remediation| {
+        Rule::own(
+            id,
+            severity,
+            title,
+            description,
+            remediation,
+            "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-troubleshooting.html",
+        )
     };
     [
         rule(
