@@ -9,9 +9,9 @@ mod support;
 #[path = "../crates/fis-trigger/tests/support/http_server.rs"]
 mod http_server;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use support::china::{seed, ACCESS_KEY_ID, BUCKET, SECRET};
+use support::china::{assert_no_key, assert_no_key_in_files, seed, BUCKET};
 use support::{report_dir, root, run_with_env, stderr, stdout, Moto};
 
 fn env(moto: &Moto) -> Vec<(&'static str, String)> {
@@ -54,30 +54,11 @@ fn deploy(
     let out = run_with_env("china-deploy", &all, env);
     let _ = moto;
     let printed = format!("{}{}", stdout(&out), stderr(&out));
-    assert_no_secret(&printed, "the output");
+    assert_no_key(&printed, "the output");
     for dir in files {
-        for file in walk(dir) {
-            let text = String::from_utf8_lossy(&std::fs::read(&file).expect("a written file"))
-                .into_owned();
-            assert_no_secret(&text, &file.display().to_string());
-        }
+        assert_no_key_in_files(dir);
     }
     (out.status.code(), printed)
-}
-
-fn assert_no_secret(text: &str, what: &str) {
-    for secret in [SECRET, ACCESS_KEY_ID] {
-        assert!(!text.contains(secret), "{what} holds a key:\n{text}");
-    }
-}
-
-fn walk(path: &Path) -> Vec<PathBuf> {
-    if path.is_file() {
-        return vec![path.to_owned()];
-    }
-    std::fs::read_dir(path)
-        .map(|entries| entries.flatten().flat_map(|e| walk(&e.path())).collect())
-        .unwrap_or_default()
 }
 
 #[test]

@@ -272,6 +272,21 @@ pub fn spawn_with_env(name: &str, args: &[&str], env: &[(&str, String)]) -> std:
     cmd.spawn().expect("the binary starts")
 }
 
+/// `path` if it is a file, else every file below it.
+pub fn files_under(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_owned()];
+    }
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .flat_map(|e| files_under(&e.path()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The workspace version (Cargo.toml), as the release archives are named.
 pub fn version() -> String {
     let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
@@ -353,7 +368,7 @@ out(cf.describe_stack_set(StackSetName='account-baseline')['StackSet']['StackSet
 
 /// china-deploy's world in moto: the China keys as SecureStrings, the artifact bucket.
 pub mod china {
-    use super::Moto;
+    use super::{files_under, Moto};
 
     pub const ACCESS_KEY_ID: &str = "AKIACNSECRETKEYID0042";
     pub const SECRET: &str = "cnSecret/DoNotLeak+0123456789abcdefGHIJ";
@@ -373,6 +388,24 @@ client('s3', 'cn-north-1').create_bucket(
 out(True)
 "#
         ));
+    }
+
+    /// Fails if `text` holds either key; `what` says where the text came from.
+    pub fn assert_no_key(text: &str, what: &str) {
+        for secret in [SECRET, ACCESS_KEY_ID] {
+            assert!(!text.contains(secret), "{what} holds a key:\n{text}");
+        }
+    }
+
+    /// Fails if any file under `path` (a file or a directory) holds either key.
+    pub fn assert_no_key_in_files(path: &std::path::Path) {
+        for file in files_under(path) {
+            let bytes = std::fs::read(&file).expect("a written file");
+            assert_no_key(
+                &String::from_utf8_lossy(&bytes),
+                &file.display().to_string(),
+            );
+        }
     }
 }
 
