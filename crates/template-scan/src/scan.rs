@@ -41,9 +41,9 @@ struct Loaded {
     /// on conditions the template does not decide (each taken true, then false).
     views: Vec<View>,
     notices: Vec<String>,
-    /// The template as written, for `--partition` (the effective template has
+    /// The template as written, kept only for `--partition` (the effective template has
     /// `${AWS::Partition}` resolved to a partition already).
-    written: Node,
+    written: Option<Node>,
 }
 
 /// One version of a document handed to cfn-guard, and the tree its findings are located in.
@@ -304,7 +304,7 @@ fn load(input: Input, options: &Options) -> Outcome {
         }
         return Outcome::Skipped;
     }
-    let written = root.clone();
+    let written = options.partition.is_some().then(|| root.clone());
     let (views, notices) = if kind == DocumentKind::TerraformPlan {
         (vec![View::new(root, None)], Vec::new())
     } else {
@@ -461,7 +461,10 @@ fn partition_findings(loaded: &[Loaded], target: &str, report: &mut Report) {
         .iter()
         .filter(|d| d.kind != DocumentKind::TerraformPlan)
     {
-        let hits = partition::scan(&doc.written, target);
+        let Some(written) = &doc.written else {
+            continue;
+        };
+        let hits = partition::scan(written, target);
         if hits.is_empty() {
             continue;
         }
