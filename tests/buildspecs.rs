@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use support::{python_tool, release, report_dir, root, serve, Moto};
+use support::{load_yaml, python_tool, release, report_dir, root, serve, Moto};
 
 /// Where this test process keeps its builds (emptied once per process, so the release and
 /// the installed toolkit of an earlier run do not pile up).
@@ -66,12 +66,6 @@ impl Build {
             .find(|(p, _)| p == phase)
             .map(|(_, ok)| *ok)
     }
-}
-
-fn load(path: &Path) -> spanned::Node {
-    let text = std::fs::read_to_string(path).expect("buildspec readable");
-    spanned::load(&text, spanned::Format::Yaml, spanned::Limits::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn keys(node: &spanned::Node) -> Vec<&str> {
@@ -125,7 +119,7 @@ fn copy(from: &Path, to: &Path) {
 /// Runs `buildspecs/NAME.yml` in `src` with the project's variables `vars` and `path` before
 /// the system directories on PATH.
 fn run_buildspec(name: &str, src: &Path, vars: &[(&str, String)], path: &[PathBuf]) -> Build {
-    let spec = load(&root().join("buildspecs").join(format!("{name}.yml")));
+    let spec = load_yaml(&root().join("buildspecs").join(format!("{name}.yml")));
     for key in keys(&spec) {
         assert!(
             [
@@ -293,7 +287,7 @@ fn run_buildspec(name: &str, src: &Path, vars: &[(&str, String)], path: &[PathBu
 /// check-reports reads; every artifact exists (asff.json only when there was anything to
 /// import, as the steps write none for a clean run).
 fn check_outputs(name: &str, build: &Build, test: &str) {
-    let spec = load(&root().join("buildspecs").join(format!("{name}.yml")));
+    let spec = load_yaml(&root().join("buildspecs").join(format!("{name}.yml")));
     let out = report_dir(test);
     let reports = spec
         .get("reports")

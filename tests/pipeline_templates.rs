@@ -7,7 +7,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::{python_tool, report_dir, root, run, stdout};
+use support::{load_yaml, python_tool, report_dir, root, run, stdout};
 
 fn templates() -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(root().join("pipeline-templates"))
@@ -19,12 +19,6 @@ fn templates() -> Vec<PathBuf> {
     found.sort();
     assert!(found.len() >= 4, "{found:?}");
     found
-}
-
-fn load(path: &PathBuf) -> spanned::Node {
-    let text = std::fs::read_to_string(path).expect("template readable");
-    spanned::load(&text, spanned::Format::Yaml, spanned::Limits::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A value for each parameter a team must give (no Default), so iam-policy-validate can
@@ -98,7 +92,7 @@ fn every_pipeline_template_passes_template_scan_at_high() {
 #[test]
 fn every_pipeline_template_passes_iam_policy_validate_offline() {
     for t in templates() {
-        let parameters = required_parameters(&load(&t));
+        let parameters = required_parameters(&load_yaml(&t));
         let name = t.file_stem().unwrap().to_string_lossy().into_owned();
         let dir = report_dir(&format!("pipeline-templates-iam-{name}"));
         let mut args = vec![
@@ -131,7 +125,7 @@ fn every_pipeline_template_passes_iam_policy_validate_offline() {
 #[test]
 fn every_project_has_test_report_groups_for_its_buildspec_reports() {
     for t in templates() {
-        let template = load(&t);
+        let template = load_yaml(&t);
         let resources = template
             .get("Resources")
             .and_then(spanned::Node::as_map)
@@ -168,7 +162,7 @@ fn every_project_has_test_report_groups_for_its_buildspec_reports() {
                 .and_then(spanned::Node::as_str)
                 .unwrap();
             let file = buildspec.rsplit('/').next().unwrap();
-            let spec = load(&root().join("buildspecs").join(file));
+            let spec = load_yaml(&root().join("buildspecs").join(file));
             let reports = spec.get("reports").and_then(spanned::Node::as_map).unwrap();
             for report in reports {
                 let want = format!("{name}-{}", report.key);

@@ -272,6 +272,14 @@ pub fn spawn_with_env(name: &str, args: &[&str], env: &[(&str, String)]) -> std:
     cmd.spawn().expect("the binary starts")
 }
 
+/// A YAML file of the repository (a template, a buildspec), with positions and tags.
+pub fn load_yaml(path: &Path) -> spanned::Node {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: cannot read: {e}", path.display()));
+    spanned::load(&text, spanned::Format::Yaml, spanned::Limits::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// `path` if it is a file, else every file below it.
 pub fn files_under(path: &Path) -> Vec<PathBuf> {
     if path.is_file() {
