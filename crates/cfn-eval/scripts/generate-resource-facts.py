@@ -11,10 +11,12 @@ Usage: generate-resource-facts.py CFNLINT_SCHEMAS_DIR > data/resource-facts.tsv
 The name property is the schema's primary identifier when that is one property a template
 sets (TableName, BucketName, RoleName); otherwise the one variable of the type's ARN pattern
 that is such a property (QueueName in arn:...:sqs:...:${QueueName}); `-` when neither (the
-name is generated: Ref returns an id CloudFormation makes up).
+name is generated: Ref returns an id CloudFormation makes up). Every type is listed, with
+`-` and no attributes when it has neither: the table is also the list of known types.
 
-Each line is `TYPE<TAB>NAME<TAB>ATTRIBUTES`, ATTRIBUTES comma-separated with nested ones
-dotted (`Endpoint.Address`).
+Each line is `TYPE<TAB>NAME<TAB>ATTRIBUTES<TAB>REQUIRED`, ATTRIBUTES comma-separated with
+nested ones dotted (`Endpoint.Address`), REQUIRED the schema's required top-level properties,
+comma-separated.
 """
 import datetime
 import glob
@@ -56,15 +58,14 @@ def main(schemas_dir):
             if len(named) == 1:
                 name = named[0]
         attributes = sorted(p.replace("/", ".") for p in read_only)
-        if name == "-" and not attributes:
-            continue
-        rows[type_name] = (name, ",".join(attributes))
+        required = sorted(schema.get("required", []))
+        rows[type_name] = (name, ",".join(attributes), ",".join(required))
     print(f"# Generated {datetime.date.today().isoformat()} by scripts/generate-resource-facts.py")
     print(f"# from the CloudFormation resource schemas bundled with cfn-lint {version} (PyPI, MIT-0).")
-    print("# Do not edit by hand: run the script again. TYPE<TAB>NAME<TAB>ATTRIBUTES")
+    print("# Do not edit by hand: run the script again. TYPE<TAB>NAME<TAB>ATTRIBUTES<TAB>REQUIRED")
     for type_name in sorted(rows):
-        name, attributes = rows[type_name]
-        print(f"{type_name}\t{name}\t{attributes}")
+        name, attributes, required = rows[type_name]
+        print(f"{type_name}\t{name}\t{attributes}\t{required}")
 
 
 if __name__ == "__main__":

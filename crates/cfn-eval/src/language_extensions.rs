@@ -21,7 +21,7 @@ use spanned::{Entry, Node, Pos, Value};
 use crate::EvalError;
 
 const PREFIX: &str = "Fn::ForEach::";
-const TRANSFORM: &str = "AWS::LanguageExtensions";
+pub const TRANSFORM: &str = "AWS::LanguageExtensions";
 /// More copies than CloudFormation's own quotas allow (500 resources per template) means a
 /// loop over a loop gone wrong; stop before it costs memory.
 const MAX_COPIES: usize = 10_000;

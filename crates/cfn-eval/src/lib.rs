@@ -14,6 +14,7 @@ pub mod language_extensions;
 pub mod property_types;
 pub mod resource_facts;
 pub mod sam_globals;
+pub mod template_shape;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};

@@ -173,6 +173,9 @@ pub fn run(cli: Cli) -> Exit {
         Ok(root) => root,
         Err(e) => return fail(Exit::Input, e),
     };
+    if let Err(e) = cfn_eval::template_shape::check(&file, &text, &root) {
+        return fail(Exit::Input, e);
+    }
     let configuration = match &cli.template_configuration {
         Some(path) => match template_config::load(path) {
             Ok(c) => c,

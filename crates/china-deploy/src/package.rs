@@ -273,6 +273,8 @@ pub async fn package(
                 let child_file = local.display().to_string();
                 let child = cfn::load(&child_file, &child_text, spanned::Limits::default())
                     .map_err(|e| StepError::Input(e.to_string()))?;
+                cfn_eval::template_shape::check(&child_file, &child_text, &child)
+                    .map_err(|e| StepError::Input(e.to_string()))?;
                 let mut child_json = child.to_json();
                 let nested = Box::pin(package(
                     s3,

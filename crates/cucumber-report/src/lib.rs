@@ -111,7 +111,7 @@ pub fn convert(
     let mut index = inputs::cucumber::Index::new();
     for (path, text, format) in &read {
         let json = || {
-            if *format == FormatName::CfnGuard && !text.trim_start().starts_with(['[', '{']) {
+            if *format == FormatName::CfnGuard && inputs::cfn_guard::is_yaml(text) {
                 return inputs::parse_yaml(path, text);
             }
             serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
@@ -133,7 +133,7 @@ pub fn convert(
             FormatName::Conformity => inputs::conformity::convert(path, &json()?, &mut sink)?,
             FormatName::Trivy => inputs::trivy::convert(path, &json()?, &mut sink)?,
             FormatName::Tfsec => inputs::tfsec::convert(path, &json()?, &mut sink)?,
-            FormatName::CfnGuard => inputs::cfn_guard::convert(path, &json()?, &mut sink)?,
+            FormatName::CfnGuard => inputs::cfn_guard::convert(path, text, &json()?, &mut sink)?,
             FormatName::CfnPolicyValidator => {
                 inputs::cfn_policy_validator::convert(path, &json()?, &mut sink)?
             }
@@ -171,7 +171,7 @@ fn checked(path: &str, text: &str, format: FormatName) -> Result<Detected, Input
             Err(mismatch("the file is not XML".into()))
         };
     }
-    let json = if format == FormatName::CfnGuard && !text.trim_start().starts_with(['[', '{']) {
+    let json = if format == FormatName::CfnGuard && inputs::cfn_guard::is_yaml(text) {
         inputs::parse_yaml(path, text)?
     } else {
         serde_json::from_str::<serde_json::Value>(text).map_err(|e| {

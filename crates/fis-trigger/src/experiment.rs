@@ -253,8 +253,10 @@ pub struct Settings {
     /// As a CodePipeline job: return after this long and leave the experiment running, for
     /// the job's next invocation to follow.
     pub hand_over: Option<Duration>,
-    /// Longest wait for a stopped experiment to reach `stopped`, and for its report.
+    /// Longest wait, after StopExperiment, for the experiment to reach `stopped`.
     pub stop_wait: Duration,
+    /// Longest wait for the experiment report once the experiment ended.
+    pub report_wait: Duration,
 }
 
 /// What the start asks for.
@@ -334,6 +336,7 @@ pub async fn follow(
     let mut current = first;
     let mut last_line = String::new();
     let mut interrupted = None;
+    let mut stop_sent = started;
     loop {
         let line = current.progress();
         if line != last_line {
@@ -382,23 +385,35 @@ pub async fn follow(
                     .await
                     .map_err(|e| api_error("StopExperiment", &e, "fis:StopExperiment"))?;
                 interrupted = Some(why);
+                stop_sent = Instant::now();
             }
         } else {
-            // Stopping: wait for `stopped`, but not forever; a second signal changes nothing.
-            if started.elapsed() > settings.timeout + settings.stop_wait {
-                return Err(AwsError::Api(format!(
-                    "experiment {} did not reach `stopped` within {}s of StopExperiment; check it with `aws fis get-experiment --id {}`",
+            // Stopping: wait for `stopped`, but at most --stop-wait, and not at all after a
+            // second signal. The experiment goes on stopping in AWS either way.
+            let waited = stop_sent.elapsed();
+            let give_up = waited >= settings.stop_wait
+                || cancel
+                    .sleep_unless_forced(settings.poll.min(settings.stop_wait - waited))
+                    .await;
+            if give_up {
+                log(&format!(
+                    "experiment {} is still {} after {}s of StopExperiment ({}): it goes on stopping in AWS; follow it with `aws fis get-experiment --id {}`",
                     current.id,
-                    settings.stop_wait.as_secs(),
+                    current.status,
+                    waited.as_secs(),
+                    if cancel.is_forced() { "a second signal" } else { "--stop-wait" },
                     current.id
-                )));
+                ));
+                return Ok(Outcome {
+                    experiment: current,
+                    interrupted,
+                });
             }
-            tokio::time::sleep(settings.poll).await;
         }
         current = get(client, &current.id).await?;
     }
     // The experiment report is written after the end; wait for it a bounded time.
-    let report_deadline = Instant::now() + settings.stop_wait;
+    let report_deadline = Instant::now() + settings.report_wait;
     while matches!(
         current.report_status.as_deref(),
         Some("pending" | "running")

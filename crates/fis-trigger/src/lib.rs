@@ -115,6 +115,12 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = aws_io::parse_duration)]
     pub poll_interval: Duration,
 
+    /// After StopExperiment (at --timeout or when the build is cancelled), the longest wait
+    /// for the experiment to reach `stopped`. Past it, or on a second signal, fis-trigger
+    /// exits and names the experiment that is still stopping.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = aws_io::parse_duration)]
+    pub stop_wait: Duration,
+
     #[command(flatten)]
     pub reports: ReportArgs,
 
@@ -359,6 +365,13 @@ pub fn run_with(cli: Cli, connect: &(dyn Fn(&aws_config::SdkConfig) -> Clients +
                 ),
                 _ => format!("the build was cancelled: experiment {id} was stopped"),
             };
+            let message = match ran.outcome.as_ref().map(|o| o.experiment.status.as_str()) {
+                Some("stopping") => message.replace(
+                    "was stopped",
+                    "was asked to stop and is still stopping; follow it with `aws fis get-experiment --id` and that id",
+                ),
+                _ => message,
+            };
             let result = job_failed(experiment_id, &message, false);
             (fail(Exit::Environment, message), result)
         }
@@ -457,7 +470,8 @@ async fn follow_experiment(
             .codepipeline_job_id
             .as_ref()
             .map(|_| cli.hand_over_after),
-        stop_wait: Duration::from_secs(300).max(cli.poll_interval * 3),
+        stop_wait: cli.stop_wait,
+        report_wait: Duration::from_secs(300).max(cli.poll_interval * 3),
     };
     let (template, first, mut alarms) = match &resume {
         Some(resume) => {

@@ -69,7 +69,8 @@ fn settings() -> Settings {
         poll: Duration::from_secs(10),
         timeout: Duration::from_secs(600),
         hand_over: None,
-        stop_wait: Duration::from_secs(300),
+        stop_wait: Duration::from_secs(60),
+        report_wait: Duration::from_secs(300),
     }
 }
 
@@ -306,4 +307,101 @@ async fn the_timeout_stops_the_experiment_and_waits_for_it() {
         failed[0].ends_with("stopped by fis-trigger at --timeout"),
         "{failed:?}"
     );
+}
+
+fn stopping() -> Experiment {
+    experiment(
+        ExperimentStatus::Stopping,
+        "Experiment is stopping",
+        ExperimentActionStatus::Stopping,
+        None,
+    )
+}
+
+/// An experiment that stays `stopping` after StopExperiment, as moto's can for half an hour.
+fn stuck_in_stopping() -> (
+    aws_smithy_mocks::Rule,
+    aws_smithy_mocks::Rule,
+    aws_smithy_mocks::Rule,
+) {
+    let started = mock!(Client::start_experiment).then_output(|| {
+        StartExperimentOutput::builder()
+            .experiment(running())
+            .build()
+    });
+    let get = mock!(Client::get_experiment)
+        .sequence()
+        .output(|| GetExperimentOutput::builder().experiment(running()).build())
+        .times(2)
+        .output(|| {
+            GetExperimentOutput::builder()
+                .experiment(stopping())
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let stop =
+        mock!(Client::stop_experiment).then_output(|| StopExperimentOutput::builder().build());
+    (started, get, stop)
+}
+
+fn start_request() -> Start {
+    Start {
+        template_id: "EXT1".into(),
+        client_token: "token-1".into(),
+        skip_actions: false,
+        tags: BTreeMap::new(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_a_cancel_the_wait_for_stopped_ends_at_stop_wait() {
+    let (started, get, stop) = stuck_in_stopping();
+    let client = mock_client!(aws_sdk_fis, RuleMode::MatchAny, [&started, &get, &stop]);
+    let first = start(&client, &start_request()).await.expect("started");
+    let (signals, mut cancel) = Cancel::manual();
+    signals.send(1).expect("the wait listens");
+    let begun = tokio::time::Instant::now();
+    let outcome = follow(&client, first, &settings(), &mut cancel, &log)
+        .await
+        .expect("the calls succeed");
+    assert_eq!(stop.num_calls(), 1);
+    assert_eq!(outcome.interrupted, Some(Interruption::Cancelled));
+    assert_eq!(outcome.experiment.status, "stopping");
+    let waited = begun.elapsed();
+    assert!(
+        waited >= Duration::from_secs(60) && waited < Duration::from_secs(75),
+        "waited {waited:?} with --stop-wait 60s"
+    );
+    let (exit, failed) = gate(&outcome);
+    assert_eq!(exit, Exit::GateFailed);
+    assert!(!failed.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_signal_ends_the_wait_at_once() {
+    let (started, get, stop) = stuck_in_stopping();
+    let client = mock_client!(aws_sdk_fis, RuleMode::MatchAny, [&started, &get, &stop]);
+    let first = start(&client, &start_request()).await.expect("started");
+    let (signals, mut cancel) = Cancel::manual();
+    signals.send(1).expect("the wait listens");
+    let second = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        signals.send(2).expect("the wait listens");
+        signals
+    });
+    let begun = tokio::time::Instant::now();
+    let long = Settings {
+        stop_wait: Duration::from_secs(3600),
+        ..settings()
+    };
+    let outcome = follow(&client, first, &long, &mut cancel, &log)
+        .await
+        .expect("the calls succeed");
+    let waited = begun.elapsed();
+    assert!(waited < Duration::from_secs(20), "waited {waited:?}");
+    // The state last seen when the second signal came: not yet stopped.
+    assert_ne!(outcome.experiment.status, "stopped");
+    assert_eq!(outcome.interrupted, Some(Interruption::Cancelled));
+    drop(second.await);
 }

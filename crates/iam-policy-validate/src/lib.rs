@@ -360,6 +360,8 @@ pub fn load(
         .map_err(|e| StepError::Input(format!("{file}: cannot read the template: {e}")))?;
     let root = cfn::load(&file, &text, cfn::Limits::default())
         .map_err(|e| StepError::Input(e.to_string()))?;
+    cfn_eval::template_shape::check(&file, &text, &root)
+        .map_err(|e| StepError::Input(e.to_string()))?;
     let root = deployed_form(&file, &root, &account, &values).map_err(StepError::Input)?;
     let mut settings = Settings {
         options: Options {

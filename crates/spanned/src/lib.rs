@@ -68,6 +68,9 @@ pub enum ErrorKind {
     /// A YAML stream of several documents (a Kubernetes manifest, say): well-formed, but no
     /// template, which is one document.
     SeveralDocuments,
+    /// Well-formed, but ending the way a file cut short while it was written ends (with a
+    /// key and no value), which a complete file of ours or a tool's does not.
+    CutShort,
 }
 
 impl Error {

@@ -27,6 +27,9 @@ struct Builder {
     nodes: usize,
     root: Option<Node>,
     documents: usize,
+    /// The last node so far when it is an empty value (`key:` with nothing after it): its
+    /// line and how it was written, for telling a file cut short from a complete one.
+    trailing_empty: Option<(u32, String)>,
 }
 
 fn pos(span: &Span) -> Pos {
@@ -192,6 +195,19 @@ impl Builder {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, at)?;
+                self.trailing_empty =
+                    if text.is_empty() && style == ScalarStyle::Plain && tag.is_none() {
+                        match self.stack.last() {
+                            Some(Frame::Map {
+                                pending_key: Some((key, key_pos)),
+                                ..
+                            }) => Some((key_pos.line, format!("`{key}:`"))),
+                            Some(Frame::Seq { .. }) => Some((at.line, "`-`".to_owned())),
+                            _ => None,
+                        }
+                    } else {
+                        None
+                    };
                 let mut node = Node::new(scalar(&text, style, tag.as_deref()), at);
                 node.tag = tag.as_deref().and_then(local_tag);
                 self.place(node, anchor, 1)?;
@@ -203,6 +219,7 @@ impl Builder {
                     return Ok(());
                 };
                 self.count(1, at)?;
+                self.trailing_empty = None;
                 if self.stack.len() >= self.limits.max_depth {
                     return Err(Error::at(
                         at,
@@ -244,6 +261,7 @@ impl Builder {
                     return Err(Error::at(at, "alias to an unknown anchor"));
                 };
                 self.count(size, at)?;
+                self.trailing_empty = None;
                 let mut node = node;
                 node.pos = at;
                 self.place(node, 0, size)?;
@@ -262,6 +280,7 @@ pub(crate) fn parse(text: &str, limits: Limits) -> Result<Node, Error> {
         nodes: 0,
         root: None,
         documents: 0,
+        trailing_empty: None,
     };
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
@@ -279,9 +298,35 @@ pub(crate) fn parse(text: &str, limits: Limits) -> Result<Node, Error> {
             }
         }
     }
+    if let Some((line, written)) = &builder.trailing_empty {
+        if ends_at_line(text, *line) {
+            let mut error = Error::at(
+                Pos::new(*line, 1),
+                format!("the file ends with {written} and no value, as a file cut short while it was written does; if the file is complete, give the value (`null`, `[]` or `{{}}`) or remove the line"),
+            );
+            error.kind = crate::ErrorKind::CutShort;
+            return Err(error);
+        }
+    }
     builder
         .root
         .ok_or_else(|| Error::at(Pos::new(1, 1), "the file is empty"))
+}
+
+/// Whether the 1-based `line` ends in `:` or `-` and only blank lines and comments follow
+/// it: the empty value is the end of the text, not a flow collection's (`{a: }`).
+fn ends_at_line(text: &str, line: u32) -> bool {
+    let code = |l: &str| l.split(" #").next().unwrap_or("").trim_end().to_owned();
+    let mut lines = text.lines().skip(line.saturating_sub(1) as usize);
+    let Some(last) = lines.next() else {
+        return false;
+    };
+    let last = code(last);
+    (last.ends_with(':') || last.ends_with('-'))
+        && lines.all(|l| {
+            let l = l.trim();
+            l.is_empty() || l.starts_with('#') || l == "..."
+        })
 }
 
 #[cfg(test)]
@@ -365,6 +410,36 @@ mod tests {
         assert!(yaml("").unwrap_err().message.contains("empty"));
         let err = yaml("a: 1\n---\nb: 2\n").unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn a_file_ending_in_an_empty_value_reads_as_cut_short() {
+        for (text, line, written) in [
+            (
+                "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n",
+                4,
+                "`Properties:`",
+            ),
+            ("a:\n  b: 1\n  c:  # pending\n\n# end\n", 3, "`c:`"),
+            ("list:\n  - x\n  -\n", 3, "`-`"),
+        ] {
+            let err = yaml(text).unwrap_err();
+            assert_eq!(err.kind, crate::ErrorKind::CutShort, "{text}");
+            assert_eq!(err.line, line, "{text}");
+            assert!(err.message.contains(written), "{err}");
+            assert!(err.message.contains("cut short"), "{err}");
+        }
+        // An empty value that is not the end of the file, or is written out, is a value.
+        for text in [
+            "a:\nb: 1\n",
+            "a: ~\n",
+            "a: null\n",
+            "a: {b: }\n",
+            "a: ''\n",
+            "a: []\n",
+        ] {
+            assert!(yaml(text).is_ok(), "{text}");
+        }
     }
 
     #[test]

@@ -1047,6 +1047,10 @@ fn read_template(
         place: format!("{}:{}:{}", e.file, e.line, e.column),
         message: format!("{}; the template must be valid YAML or JSON", e.message),
     })?;
+    cfn_eval::template_shape::check(&shown, &body, &root).map_err(|e| ConfigError {
+        place: format!("{}:{}:{}", e.file, e.line, e.column),
+        message: e.message,
+    })?;
     let parameters = declared_parameters(&root);
     Ok(Template::File {
         path: shown,

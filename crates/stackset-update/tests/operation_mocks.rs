@@ -517,7 +517,7 @@ async fn a_cancelled_build_stops_the_operation_with_stop_on_cancel() {
     let mut runner = Runner::new(&client, &d, s, cancel, &log);
     let cancel_soon = async {
         tokio::time::sleep(Duration::from_secs(25)).await;
-        raise.send(true).expect("the runner listens");
+        raise.send(1).expect("the runner listens");
     };
     let (outcome, ()) = tokio::join!(runner.apply(&p), cancel_soon);
     match outcome.expect("the calls succeed").interrupted {

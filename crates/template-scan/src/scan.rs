@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use cfn::{DocumentKind, Limits, Node};
 use cfn_eval::effective::{self, Assume};
 use cfn_eval::language_extensions::{self, Collection};
-use cfn_eval::sam_globals;
 use cfn_eval::EvalError;
+use cfn_eval::{sam_globals, template_shape};
 use findings::{Finding, Location, Report, Severity, Status, Suppression};
 use rayon::prelude::*;
 
@@ -308,7 +308,9 @@ fn load(input: Input, options: &Options) -> Outcome {
     let (views, notices) = if kind == DocumentKind::TerraformPlan {
         (vec![View::new(root, None)], Vec::new())
     } else {
-        match template_views(&input.display, &root) {
+        match template_shape::check(&input.display, &text, &root)
+            .and_then(|()| template_views(&input.display, &root))
+        {
             Ok(views) => views,
             Err(e) => {
                 let at = Some((e.line, e.column));

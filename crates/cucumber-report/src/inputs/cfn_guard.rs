@@ -4,7 +4,7 @@
 //! template-scan uses on the Guard it embeds: when the template named in the report can be
 //! read from here, each finding gets the line of the failing property.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use findings::{Location, Severity, Status};
 use serde_json::Value;
@@ -14,11 +14,32 @@ use crate::InputError;
 
 const TOOL: &str = "cfn-guard";
 
-pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), InputError> {
+/// Whether cfn-guard's output is its YAML (`--output-format yaml`) rather than its JSON.
+pub fn is_yaml(text: &str) -> bool {
+    !text.trim_start().starts_with(['[', '{'])
+}
+
+/// `text` is the report as read, `json` the same parsed. YAML, unlike JSON, is often
+/// well-formed when cut short, so it is checked for the signs a cut leaves.
+pub fn convert(
+    path: &str,
+    text: &str,
+    json: &Value,
+    sink: &mut Sink<'_>,
+) -> Result<(), InputError> {
+    let yaml = is_yaml(text);
     let files: Vec<&Value> = match json {
         Value::Array(items) => items.iter().collect(),
         single => vec![single],
     };
+    if yaml {
+        ends_with_a_newline(path, text)?;
+        same_rules_in_every_report(path, &files)?;
+        sink.report.notices.push(format!(
+            "{}: cfn-guard's YAML output cut exactly between two file reports cannot be told from a complete one; its JSON output (`--output-format json`) can",
+            display_path(path)
+        ));
+    }
     for file in files {
         let name = file["name"].as_str().ok_or_else(|| {
             InputError::new(path, None, "a cfn-guard file report without `name`".into())
@@ -111,6 +132,59 @@ pub fn convert(path: &str, json: &Value, sink: &mut Sink<'_>) -> Result<(), Inpu
                 Status::Passed,
                 "compliant".into(),
                 location,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn ends_with_a_newline(path: &str, text: &str) -> Result<(), InputError> {
+    // cfn-guard ends its YAML with a newline; without it, the last line was cut in the middle
+    // (and a rule name cut there reads as another rule).
+    if !text.ends_with('\n') {
+        let line = text.lines().count() as u32;
+        return Err(InputError::new(
+            path,
+            Some(line.max(1)),
+            "the YAML does not end with a newline, as cfn-guard's always does: the file is cut short; run cfn-guard again (its JSON output, `--output-format json`, cannot be cut short unnoticed)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// cfn-guard runs every rule on every data file, so each file's report names the same rules
+/// (as failed, not applicable or compliant). A YAML report cut at the end of a line parses,
+/// and names fewer in its last file report.
+fn same_rules_in_every_report(path: &str, files: &[&Value]) -> Result<(), InputError> {
+    let rules = |file: &Value| -> BTreeSet<String> {
+        let failed = file["not_compliant"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.get("Rule")?["name"].as_str());
+        let listed = ["not_applicable", "compliant"]
+            .into_iter()
+            .flat_map(|key| file[key].as_array().into_iter().flatten())
+            .filter_map(Value::as_str);
+        failed.chain(listed).map(str::to_owned).collect()
+    };
+    let Some(first) = files.first() else {
+        return Ok(());
+    };
+    let expected = rules(first);
+    for file in &files[1..] {
+        let found = rules(file);
+        if found != expected {
+            let name = file["name"].as_str().unwrap_or("a file");
+            let missing: Vec<&String> = expected.difference(&found).take(3).collect();
+            return Err(InputError::new(
+                path,
+                None,
+                format!(
+                    "{name}: the report names {} rules where the first names {} (missing: {missing:?}): the file is cut short or was put together from several runs; run cfn-guard again",
+                    found.len(),
+                    expected.len()
+                ),
             ));
         }
     }
