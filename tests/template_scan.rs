@@ -714,3 +714,90 @@ fn partition_checks_find_what_breaks_in_china_at_its_line() {
     let out = run("template-scan", &[template, "--output", "compact"]);
     assert!(!stdout(&out).contains("PARTITION_"), "{}", stdout(&out));
 }
+
+/// Writes `template` as JSON with its resources in the order `order` gives.
+fn write_reordered(template: &Value, order: &[usize], path: &std::path::Path) {
+    let mut template = template.clone();
+    let resources = template["Resources"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let entries: Vec<(String, Value)> = resources.into_iter().collect();
+    let reordered: serde_json::Map<String, Value> =
+        order.iter().map(|i| entries[*i].clone()).collect();
+    template["Resources"] = Value::Object(reordered);
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(&template).unwrap_or_default(),
+    )
+    .expect("the temporary directory is writable");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+
+    /// Security Hub updates a finding by its id, so moving resources within a template or
+    /// naming the files in another order must not change any id.
+    #[test]
+    fn finding_ids_do_not_depend_on_the_order_of_resources_or_files(
+        seed in proptest::prelude::any::<u64>()
+    ) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut templates = Vec::new();
+        for name in ["storage.yaml", "network.yaml"] {
+            let text = std::fs::read_to_string(root().join(EXAMPLES).join(name)).expect("example");
+            let node = spanned::load(&text, spanned::Format::Yaml, spanned::Limits::default())
+                .expect("the example parses");
+            templates.push((name.replace(".yaml", ".json"), node.to_json()));
+        }
+        let mut in_order = Vec::new();
+        let mut shuffled = Vec::new();
+        let mut state = seed | 1;
+        for (name, template) in &templates {
+            let n = template["Resources"].as_object().map_or(0, |r| r.len());
+            let straight: Vec<usize> = (0..n).collect();
+            // Fisher-Yates with a xorshift: the order proptest's seed picks.
+            let mut order = straight.clone();
+            for i in (1..n).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                order.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            let a = dir.path().join("a").join(name);
+            let b = dir.path().join("b").join(name);
+            std::fs::create_dir_all(a.parent().expect("a parent")).expect("writable");
+            std::fs::create_dir_all(b.parent().expect("a parent")).expect("writable");
+            write_reordered(template, &straight, &a);
+            write_reordered(template, &order, &b);
+            in_order.push(a);
+            shuffled.push(b);
+        }
+        // The same relative paths, so only the order differs.
+        let relative = |paths: &[std::path::PathBuf], base: &str| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| p.strip_prefix(dir.path().join(base)).map(|r| r.display().to_string()).unwrap_or_default())
+                .collect()
+        };
+        let run_in = |base: &str, files: Vec<String>| {
+            let out = std::process::Command::new(support::binary("template-scan"))
+                .args(&files)
+                .args(["--fail-on", "none", "--output", "json"])
+                .current_dir(dir.path().join(base))
+                .output()
+                .expect("template-scan starts");
+            proptest::prop_assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            Ok(json_findings(&out)
+                .iter()
+                .map(|f| (f["id"].as_str().unwrap_or("").to_owned(), f["status"].to_string()))
+                .collect::<BTreeSet<_>>())
+        };
+        let first = run_in("a", relative(&in_order, "a"))?;
+        let mut files = relative(&shuffled, "b");
+        files.reverse();
+        let second = run_in("b", files)?;
+        proptest::prop_assert!(first.len() > 10, "{first:?}");
+        proptest::prop_assert_eq!(first, second);
+    }
+}

@@ -348,6 +348,34 @@ mod tests {
         assert_eq!(cut.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..Default::default() })]
+
+        /// However large and many the findings, every call stays within the limits of
+        /// BatchImportFindings, and every finding is in exactly one call, in order.
+        #[test]
+        fn batches_never_exceed_the_limits_nor_drop_a_finding(
+            sizes in proptest::collection::vec(
+                proptest::prop_oneof![0usize..2_000, 150_000usize..400_000],
+                0..260,
+            )
+        ) {
+            let findings: Vec<Value> = sizes
+                .iter()
+                .map(|n| serde_json::json!({"Description": "d".repeat(*n)}))
+                .collect();
+            let cut = batches(&findings);
+            let flat: Vec<usize> = cut.iter().flatten().copied().collect();
+            proptest::prop_assert_eq!(flat, (0..findings.len()).collect::<Vec<_>>());
+            for batch in &cut {
+                proptest::prop_assert!(!batch.is_empty());
+                proptest::prop_assert!(batch.len() <= MAX_FINDINGS_PER_CALL);
+                let bytes: usize = batch.iter().map(|i| findings[*i].to_string().len()).sum();
+                proptest::prop_assert!(bytes <= MAX_BYTES_PER_CALL, "{bytes} bytes in one call");
+            }
+        }
+    }
+
     #[test]
     fn the_scope_filter_keeps_only_this_pipelines_active_findings() {
         let scope = Scope {

@@ -12,6 +12,7 @@ use std::fmt::Write;
 use crate::model::{Finding, Report, Severity, Status, StepStatus};
 
 fn esc(text: &str) -> String {
+    let text = super::printable(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

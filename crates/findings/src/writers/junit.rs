@@ -26,7 +26,9 @@ pub fn render(report: &Report) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     // Writing into a Vec cannot fail; errors are ignored by design.
     let _ = write(&mut w, report);
-    let mut text = String::from_utf8(w.into_inner()).unwrap_or_default();
+    let text = String::from_utf8(w.into_inner()).unwrap_or_default();
+    // No character XML 1.0 forbids, wherever a message put one.
+    let mut text = super::printable(&text).into_owned();
     text.push('\n');
     text
 }

@@ -125,7 +125,7 @@ pub fn render(report: &Report, fail_on: FailOn) -> String {
             if failed.len() - shown == 1 { "" } else { "s" }
         );
     }
-    out
+    super::printable(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::gate::FailOn;
 use crate::model::{Finding, Report, Severity, Status};
-use crate::writers::{position, resource_label};
+use crate::writers::{position, printable, resource_label};
 
 /// ANSI styling, used only when stdout is a terminal.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +35,16 @@ fn severity_color(severity: Severity) -> &'static str {
 /// Renders the report for the log. Failed findings at or above `fail_on` are `error`s, other
 /// failed findings `warning`s; suppressed ones are listed as notes with their reason.
 pub fn render(report: &Report, fail_on: FailOn, style: Style) -> String {
+    if !style.color {
+        // Without colour no escape sequence belongs in the log at all.
+        return printable(&render_styled(report, fail_on, style)).into_owned();
+    }
+    render_styled(report, fail_on, style)
+}
+
+/// With colour, the text of findings is made printable where it is put in, so the escape
+/// sequences of [`Style::paint`] stay the only ones.
+fn render_styled(report: &Report, fail_on: FailOn, style: Style) -> String {
     let mut out = String::new();
     for (file, findings) in report.by_file() {
         let source = report.sources.get(file);
@@ -65,7 +75,12 @@ pub fn render(report: &Report, fail_on: FailOn, style: Style) -> String {
         );
     }
     for notice in &report.notices {
-        let _ = writeln!(out, "{}: {notice}", style.paint("1;34", "note"));
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.paint("1;34", "note"),
+            printable(notice)
+        );
     }
     if !report.notices.is_empty() {
         out.push('\n');
@@ -95,7 +110,7 @@ pub fn compact(report: &Report) -> String {
             f.message.replace('\n', " ")
         );
     }
-    out
+    printable(&out).into_owned()
 }
 
 fn finding(
@@ -122,6 +137,7 @@ fn finding(
             style.paint(severity_color(f.severity), f.severity.label())
         )
     };
+    let title = printable(&title);
     let _ = writeln!(out, "{head} {}: {title}", style.paint("1", &f.rule_id));
     let gutter = f.location.line.map_or(1, |l| l.to_string().len()).max(1);
     let pad = " ".repeat(gutter);
@@ -129,7 +145,7 @@ fn finding(
         out,
         "{pad}{} {}",
         style.paint("1;34", "-->"),
-        position(&f.location)
+        printable(&position(&f.location))
     );
     let line_text = f
         .location
@@ -145,6 +161,7 @@ fn finding(
         Some(r) => format!("{r}: {}", f.message),
         None => f.message.clone(),
     };
+    let detail = printable(&detail);
     let bar = style.paint("1;34", "|");
     if let Some((line, text)) = line_text {
         let column = f.location.column.unwrap_or(1).max(1) as usize;
@@ -156,8 +173,9 @@ fn finding(
         let _ = writeln!(out, "{pad} {bar}");
         let _ = writeln!(
             out,
-            "{} {bar} {text}",
-            style.paint("1;34", &line.to_string())
+            "{} {bar} {}",
+            style.paint("1;34", &line.to_string()),
+            printable(text)
         );
         let _ = writeln!(
             out,
@@ -171,14 +189,14 @@ fn finding(
         let _ = writeln!(out, "{pad} {bar} {detail}");
     }
     if let Some(s) = &f.suppression {
-        let _ = writeln!(out, "{pad} = {}", s.describe());
+        let _ = writeln!(out, "{pad} = {}", printable(&s.describe()));
     } else if f.status == Status::Failed {
         if let Some(rule) = report.rule(&f.rule_id) {
             let _ = writeln!(
                 out,
                 "{pad} = {} {}",
                 style.paint("1", "fix:"),
-                rule.remediation
+                printable(&rule.remediation)
             );
         }
     }
