@@ -157,12 +157,16 @@ async fn send_round(
             let _permit = semaphore.acquire_owned().await;
             limiter.acquire().await;
             let count = items.len();
+            let ids: Vec<String> = items
+                .iter()
+                .map(|f| f.id().unwrap_or_default().to_owned())
+                .collect();
             let output = client
                 .batch_import_findings()
                 .set_findings(Some(items))
                 .send()
                 .await
-                .map_err(call_error)?;
+                .map_err(|e| (call_error(e), ids))?;
             let refused: Vec<Lost> = output
                 .failed_findings()
                 .iter()
@@ -172,11 +176,14 @@ async fn send_round(
                     message: f.error_message().unwrap_or_default().to_owned(),
                 })
                 .collect();
-            Ok::<_, AwsError>((count, refused))
+            Ok::<_, (AwsError, Vec<String>)>((count, refused))
         });
     }
     let mut refused = Vec::new();
     let mut first_error = None;
+    // The findings of every call that failed (after the SDK's retries): none of them is in
+    // Security Hub, and the build's log must say which, for a rerun to import them.
+    let mut not_imported: Vec<String> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(Ok((count, lost))) => {
@@ -184,8 +191,9 @@ async fn send_round(
                 outcome.imported += count - lost.len();
                 refused.extend(lost);
             }
-            Ok(Err(e)) => {
+            Ok(Err((e, ids))) => {
                 first_error.get_or_insert(e);
+                not_imported.extend(ids);
             }
             Err(e) => {
                 first_error.get_or_insert(AwsError::Api(format!("import task failed: {e}")));
@@ -193,6 +201,15 @@ async fn send_round(
         }
     }
     match first_error {
+        Some(AwsError::Api(message)) if !not_imported.is_empty() => {
+            not_imported.sort();
+            Err(AwsError::Api(format!(
+                "{message}\n{} of {} findings were not imported (running the build again imports them with the same ids, replacing nothing twice):\n  {}",
+                not_imported.len(),
+                json.len(),
+                not_imported.join("\n  ")
+            )))
+        }
         Some(e) => Err(e),
         None => Ok(refused),
     }

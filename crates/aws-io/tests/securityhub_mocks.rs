@@ -224,3 +224,56 @@ async fn two_hundred_fifty_findings_take_three_calls() {
     sizes.sort_unstable();
     assert_eq!(sizes, [50, 100, 100]);
 }
+
+/// Security Hub going away in the middle of an import (moto stopped, the network gone): the
+/// calls that failed after the SDK's retries are exit 3, and their findings are listed by id
+/// so a rerun of the build imports them under the same ids.
+#[tokio::test]
+async fn findings_of_a_call_that_failed_are_listed_by_id() {
+    let calls = Arc::new(Mutex::new(0usize));
+    let counted = Arc::clone(&calls);
+    let first_ok = mock!(Client::batch_import_findings)
+        .match_requests(move |_| {
+            let mut n = counted.lock().unwrap();
+            *n += 1;
+            *n == 1
+        })
+        .then_compute_output(|req| success(req.findings().len()));
+    let then_down = mock!(Client::batch_import_findings).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(503).unwrap(),
+            aws_smithy_types::body::SdkBody::from("service unavailable"),
+        )
+    });
+    let client = mock_client!(
+        aws_sdk_securityhub,
+        RuleMode::MatchAny,
+        [&first_ok, &then_down],
+        with_retries
+    );
+    let report = report(250);
+    let err = publish_with(&client, &report, &scope(), false)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    let listed: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("  ")).collect();
+    let failed: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Failed)
+        .collect();
+    // The first call (100 findings) went through; the other 150 are listed, each once.
+    assert_eq!(listed.len(), 150, "{text}");
+    assert!(
+        text.contains("150 of 250 findings were not imported"),
+        "{text}"
+    );
+    for id in &listed {
+        assert!(
+            failed.iter().any(|f| f.id == *id),
+            "{id} is not a finding of the run"
+        );
+    }
+    let unique: std::collections::BTreeSet<&&str> = listed.iter().collect();
+    assert_eq!(unique.len(), listed.len());
+}

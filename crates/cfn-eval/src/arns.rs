@@ -23,6 +23,8 @@ static TABLE: OnceLock<BTreeMap<String, ArnPattern>> = OnceLock::new();
 /// The table, parsed on first use.
 pub fn table() -> &'static BTreeMap<String, ArnPattern> {
     TABLE.get_or_init(|| {
+        // Compiled in, and read by this module's tests: a malformed file fails the build's
+        // tests, never a run.
         let json: Value = serde_json::from_str(include_str!("../data/arn-patterns.json"))
             .expect("data/arn-patterns.json is generated JSON");
         json.as_object()

@@ -37,6 +37,8 @@ static REFERENCE: OnceLock<BTreeMap<String, Service>> = OnceLock::new();
 /// Services by prefix (`s3`), parsed on first use.
 pub fn services() -> &'static BTreeMap<String, Service> {
     REFERENCE.get_or_init(|| {
+        // Compiled in, and read by this module's tests: a malformed file fails the build's
+        // tests, never a run.
         let json: Value = serde_json::from_str(include_str!("../data/service-reference.json"))
             .expect("data/service-reference.json is generated JSON");
         let mut out = BTreeMap::new();

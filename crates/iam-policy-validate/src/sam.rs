@@ -23,6 +23,8 @@ static TEMPLATES: OnceLock<BTreeMap<String, Template>> = OnceLock::new();
 
 fn templates() -> &'static BTreeMap<String, Template> {
     TEMPLATES.get_or_init(|| {
+        // Compiled in, and read by this module's tests: a malformed file fails the build's
+        // tests, never a run.
         let json: Json = serde_json::from_str(include_str!("../data/sam-policy-templates.json"))
             .expect("data/sam-policy-templates.json is generated JSON");
         json["templates"]

@@ -39,9 +39,12 @@ pub(crate) fn parse(text: &str, limits: Limits) -> Result<Node, Error> {
 
 impl Parser<'_> {
     fn pos(&self) -> Pos {
-        let column = self.text[self.line_start..self.at.min(self.text.len())]
-            .chars()
-            .count();
+        // An error can stop inside a multi-byte character (a `\` before one): count up to it.
+        let mut end = self.at.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let column = self.text[self.line_start.min(end)..end].chars().count();
         Pos::new(self.line, u32::try_from(column + 1).unwrap_or(u32::MAX))
     }
 
@@ -309,6 +312,18 @@ mod tests {
         assert_eq!(items[1].value, Value::Float(2.5));
         assert_eq!(items[2].as_str(), Some("xé"));
         assert_eq!(doc.locate(&["b", "d"]), (Pos::new(3, 20), 2));
+    }
+
+    /// Found by the `yaml_json` fuzz target: an invalid escape before a multi-byte character
+    /// made the error's column count slice inside that character, and panic.
+    #[test]
+    fn an_escape_before_a_multibyte_character_is_an_error() {
+        let err = json("{\n  \"a\": \"tra\\\u{feff}\"}").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        assert!(err.message.contains("invalid escape"), "{err}");
+        let crash = include_bytes!("../tests/fuzz-regressions/json-escape-before-bom.json");
+        let text = std::str::from_utf8(crash).expect("the crash input is UTF-8");
+        assert!(json(text).is_err());
     }
 
     #[test]

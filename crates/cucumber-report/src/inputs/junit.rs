@@ -112,7 +112,11 @@ fn parse_all(path: &str, text: &str) -> Result<Parsed, InputError> {
     let mut body = String::new();
     // Elements open, outermost first, to tell a complete file from one cut short.
     let mut open: Vec<String> = Vec::new();
-    let line_at = |at: usize| text[..at.min(text.len())].matches('\n').count() as u32 + 1;
+    // Counted in bytes: the parser's positions need not fall on a character boundary.
+    let line_at = |at: usize| {
+        let before = &text.as_bytes()[..at.min(text.len())];
+        before.iter().filter(|b| **b == b'\n').count() as u32 + 1
+    };
     let err = |reader: &Reader<&[u8]>, e: quick_xml::Error| {
         InputError::new(
             path,
