@@ -5,7 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 use stackset_update::config::{self, Overrides};
 
-const TEMPLATE: &str = "Parameters:\n  Team:\n    Type: String\nResources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n";
+const TEMPLATE: &str =
+    "Parameters:\n  Team:\n    Type: String\nResources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n";
 
 fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("a temporary directory");
