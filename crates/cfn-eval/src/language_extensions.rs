@@ -96,13 +96,7 @@ struct Expander<'a> {
 
 impl Expander<'_> {
     fn error(&self, pos: Pos, path: &str, message: String) -> EvalError {
-        EvalError {
-            file: self.file.to_owned(),
-            line: pos.line,
-            column: pos.column,
-            path: path.to_owned(),
-            message,
-        }
+        EvalError::new(self.file, pos, path, message)
     }
 
     /// The entries of one map with its loops replaced by their copies.

@@ -54,6 +54,19 @@ pub struct EvalError {
     pub message: String,
 }
 
+impl EvalError {
+    /// The error at `pos` of `file`, about the value at `path`.
+    pub fn new(file: &str, pos: Pos, path: impl Into<String>, message: impl Into<String>) -> Self {
+        EvalError {
+            file: file.to_owned(),
+            line: pos.line,
+            column: pos.column,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// How to treat what only AWS knows.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -172,13 +185,7 @@ impl<'t> Evaluator<'t> {
     }
 
     fn error(&self, pos: Pos, trail: &Trail, message: impl Into<String>) -> EvalError {
-        EvalError {
-            file: self.file.to_owned(),
-            line: pos.line,
-            column: pos.column,
-            path: trail.shown(),
-            message: message.into(),
-        }
+        EvalError::new(self.file, pos, trail.shown(), message)
     }
 
     fn section(&self, name: &str) -> Option<&'t Node> {

@@ -19,17 +19,9 @@ use crate::EvalError;
 /// The template's first problem of shape, if it has one. `text` is what `root` was read from.
 pub fn check(file: &str, text: &str, root: &Node) -> Result<(), EvalError> {
     // YAML can be cut short and still parse; JSON cannot.
-    let yaml = !text
-        .trim_start_matches('\u{feff}')
-        .trim_start()
-        .starts_with(['{', '[']);
-    let error = |node: &Node, path: &str, message: String| EvalError {
-        file: file.to_owned(),
-        line: node.pos.line,
-        column: node.pos.column,
-        path: path.to_owned(),
-        message,
-    };
+    let yaml = spanned::Format::of(text) == spanned::Format::Yaml;
+    let error =
+        |node: &Node, path: &str, message: String| EvalError::new(file, node.pos, path, message);
     let Some(resources) = root.get("Resources") else {
         return Err(error(
             root,
@@ -76,10 +68,7 @@ pub fn check(file: &str, text: &str, root: &Node) -> Result<(), EvalError> {
             } else {
                 format!("resource {id} is not a mapping with a `Type` and `Properties`")
             };
-            let mut e = error(&entry.value, &path, message);
-            e.line = entry.key_pos.line;
-            e.column = entry.key_pos.column;
-            return Err(e);
+            return Err(EvalError::new(file, entry.key_pos, path, message));
         };
         let Some(type_name) = type_node.as_str() else {
             continue;
@@ -93,14 +82,12 @@ pub fn check(file: &str, text: &str, root: &Node) -> Result<(), EvalError> {
         }
         if cut_here && Some(&entry.key) == last.map(|e| &e.key) {
             if let Some(missing) = missing_required(&entry.value, type_name) {
-                let mut e = error(
-                &entry.value,
-                &path,
-                format!("resource {id} ({type_name}) has no `{missing}`, which every {type_name} needs: if the file was cut short while it was written, write it again; else add the property"),
-            );
-                e.line = entry.key_pos.line;
-                e.column = entry.key_pos.column;
-                return Err(e);
+                return Err(EvalError::new(
+                    file,
+                    entry.key_pos,
+                    path,
+                    format!("resource {id} ({type_name}) has no `{missing}`, which every {type_name} needs: if the file was cut short while it was written, write it again; else add the property"),
+                ));
             }
         }
         // A macro may define types of its own form (`Boto3::CodeCommit.put_file`).
@@ -131,6 +118,7 @@ fn references(file: &str, root: &Node) -> Result<(), EvalError> {
             .collect()
     };
     let names = Names {
+        file,
         resources: keys("Resources"),
         parameters: keys("Parameters"),
         conditions: keys("Conditions"),
@@ -157,7 +145,7 @@ fn references(file: &str, root: &Node) -> Result<(), EvalError> {
             if let Some(name) = node.as_str().filter(|n| !names.resources.contains(n)) {
                 let known = &names.resources;
                 problem.get_or_insert_with(|| {
-                    Problem::new(node, &path, "DependsOn", name, "resource", known)
+                    names.unknown(node, &path, "DependsOn", name, "resource", known)
                 });
             }
         }
@@ -165,24 +153,16 @@ fn references(file: &str, root: &Node) -> Result<(), EvalError> {
             if let Some(name) = node.as_str().filter(|n| !names.conditions.contains(n)) {
                 let known = &names.conditions;
                 problem.get_or_insert_with(|| {
-                    Problem::new(node, &path, "Condition", name, "condition", known)
+                    names.unknown(node, &path, "Condition", name, "condition", known)
                 });
             }
         }
     }
-    match problem {
-        None => Ok(()),
-        Some(p) => Err(EvalError {
-            file: file.to_owned(),
-            line: p.line,
-            column: p.column,
-            path: p.path,
-            message: p.message,
-        }),
-    }
+    problem.map_or(Ok(()), Err)
 }
 
 struct Names<'a> {
+    file: &'a str,
     resources: BTreeSet<&'a str>,
     parameters: BTreeSet<&'a str>,
     conditions: BTreeSet<&'a str>,
@@ -193,38 +173,35 @@ impl Names<'_> {
     fn referable(&self, name: &str) -> bool {
         name.starts_with("AWS::") || self.resources.contains(name) || self.parameters.contains(name)
     }
-}
 
-/// The first name that names nothing.
-struct Problem {
-    line: u32,
-    column: u32,
-    path: String,
-    message: String,
-}
+    /// What `Ref` and `Fn::Sub` can name, for the "did you mean".
+    fn referable_names(&self) -> BTreeSet<&str> {
+        self.resources.union(&self.parameters).copied().collect()
+    }
 
-impl Problem {
-    fn new(
+    /// The error for `name`, which names no `what` of the template.
+    fn unknown(
+        &self,
         node: &Node,
         path: &str,
         how: &str,
         name: &str,
         what: &str,
         known: &BTreeSet<&str>,
-    ) -> Self {
+    ) -> EvalError {
         let guess = spanned::closest(known.iter().copied(), name)
             .map(|g| format!(" (did you mean `{g}`?)"))
             .unwrap_or_default();
-        Problem {
-            line: node.pos.line,
-            column: node.pos.column,
-            path: path.to_owned(),
-            message: format!("{how} `{name}` names no {what} of the template{guess}: if the file was cut short while it was written, write it again; else correct the name"),
-        }
+        EvalError::new(
+            self.file,
+            node.pos,
+            path,
+            format!("{how} `{name}` names no {what} of the template{guess}: if the file was cut short while it was written, write it again; else correct the name"),
+        )
     }
 }
 
-fn walk(node: &Node, path: &str, names: &Names<'_>, problem: &mut Option<Problem>) {
+fn walk(node: &Node, path: &str, names: &Names<'_>, problem: &mut Option<EvalError>) {
     if problem.is_some() {
         return;
     }
@@ -233,15 +210,13 @@ fn walk(node: &Node, path: &str, names: &Names<'_>, problem: &mut Option<Problem
             if let [entry] = entries.as_slice() {
                 let arg = &entry.value;
                 let mut report = |name: &str, what: &str, known: &BTreeSet<&str>| {
-                    *problem = Some(Problem::new(arg, path, &entry.key, name, what, known));
+                    *problem = Some(names.unknown(arg, path, &entry.key, name, what, known));
                 };
                 match entry.key.as_str() {
                     "Ref" => {
                         if let Some(name) = arg.as_str() {
                             if !names.referable(name) {
-                                let known: BTreeSet<&str> =
-                                    names.resources.union(&names.parameters).copied().collect();
-                                report(name, "parameter or resource", &known);
+                                report(name, "parameter or resource", &names.referable_names());
                                 return;
                             }
                         }
@@ -294,9 +269,7 @@ fn walk(node: &Node, path: &str, names: &Names<'_>, problem: &mut Option<Problem
                                 None => (variable, names.referable(variable)),
                             };
                             if !known {
-                                let candidates: BTreeSet<&str> =
-                                    names.resources.union(&names.parameters).copied().collect();
-                                report(name, "parameter or resource", &candidates);
+                                report(name, "parameter or resource", &names.referable_names());
                                 return;
                             }
                         }

@@ -196,13 +196,7 @@ pub(crate) fn origin(
 }
 
 fn top_error(file: &str, node: &Node, path: &str, message: String) -> EvalError {
-    EvalError {
-        file: file.to_owned(),
-        line: node.pos.line,
-        column: node.pos.column,
-        path: path.to_owned(),
-        message,
-    }
+    EvalError::new(file, node.pos, path, message)
 }
 
 /// An inline policy that names the principals it is attached to, kept to find orphans.

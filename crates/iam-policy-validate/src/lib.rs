@@ -321,13 +321,12 @@ fn deployed_form(
             Some(strings) if items.is_some_and(|i| i.len() == strings.len()) => {
                 Ok(Collection::Items(strings))
             }
-            _ => Err(cfn_eval::EvalError {
-                file: file.to_owned(),
-                line: node.pos.line,
-                column: node.pos.column,
-                path: "Fn::ForEach".into(),
-                message: "a Fn::ForEach collection must be a list of strings".into(),
-            }),
+            _ => Err(cfn_eval::EvalError::new(
+                file,
+                node.pos,
+                "Fn::ForEach",
+                "a Fn::ForEach collection must be a list of strings",
+            )),
         }
     };
     language_extensions::expand(file, &root, &collection)

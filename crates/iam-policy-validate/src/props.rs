@@ -38,16 +38,11 @@ impl<'a, 't> Props<'a, 't> {
             .and_then(|p| self.resource.get("Properties")?.get(p))
             .or_else(|| self.resource.get("Properties"))
             .unwrap_or(self.resource);
-        EvalError {
-            file: self.file.to_owned(),
-            line: node.pos.line,
-            column: node.pos.column,
-            path: match property {
-                Some(p) => self.path(p),
-                None => format!("Resources.{}.Properties", self.logical),
-            },
-            message,
-        }
+        let path = match property {
+            Some(p) => self.path(p),
+            None => format!("Resources.{}.Properties", self.logical),
+        };
+        EvalError::new(self.file, node.pos, path, message)
     }
 
     /// Whether the resource has a `Properties` map; some types require one.
@@ -55,13 +50,12 @@ impl<'a, 't> Props<'a, 't> {
         match self.resource.get("Properties") {
             Some(p) if p.as_map().is_some() => Ok(()),
             Some(_) => Err(self.error(None, format!("{}: Properties must be a map", self.logical))),
-            None => Err(EvalError {
-                file: self.file.to_owned(),
-                line: self.resource.pos.line,
-                column: self.resource.pos.column,
-                path: format!("Resources.{}", self.logical),
-                message: format!("{} has no Properties", self.logical),
-            }),
+            None => Err(EvalError::new(
+                self.file,
+                self.resource.pos,
+                format!("Resources.{}", self.logical),
+                format!("{} has no Properties", self.logical),
+            )),
         }
     }
 

@@ -137,13 +137,8 @@ pub fn function_role(
         Value::Seq(items) => items.iter().collect(),
         _ => vec![policies],
     };
-    let error = |node: &Node, path: &str, message: String| EvalError {
-        file: file.to_owned(),
-        line: node.pos.line,
-        column: node.pos.column,
-        path: path.to_owned(),
-        message,
-    };
+    let error =
+        |node: &Node, path: &str, message: String| EvalError::new(file, node.pos, path, message);
     for (i, item) in items.into_iter().enumerate() {
         let path = format!("Resources.{logical}.Properties.Policies.{i}");
         let property = format!("Policies.{i}");

@@ -50,6 +50,19 @@ pub enum Format {
     Auto,
 }
 
+impl Format {
+    /// What [`Format::Auto`] reads `text` as: JSON when the first non-blank character (after
+    /// a byte-order mark) opens an object or array, YAML otherwise.
+    pub fn of(text: &str) -> Format {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.trim_start().starts_with(['{', '[']) {
+            Format::Json
+        } else {
+            Format::Yaml
+        }
+    }
+}
+
 /// A document that could not be read, with the 1-based position where reading stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
@@ -98,13 +111,7 @@ pub fn load(text: &str, format: Format, limits: Limits) -> Result<Node, Error> {
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let format = match format {
-        Format::Auto => {
-            if text.trim_start().starts_with(['{', '[']) {
-                Format::Json
-            } else {
-                Format::Yaml
-            }
-        }
+        Format::Auto => Format::of(text),
         other => other,
     };
     match format {

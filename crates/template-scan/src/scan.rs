@@ -236,16 +236,15 @@ fn template_views(file: &str, root: &Node) -> Result<(Vec<View>, Vec<String>), E
             .and_then(Node::as_map)
             .and_then(|r| r.iter().find(|e| e.key.starts_with("Fn::ForEach::")))
         {
-            return Err(EvalError {
-                file: file.to_owned(),
-                line: entry.key_pos.line,
-                column: entry.key_pos.column,
-                path: format!("Resources.{}", entry.key),
-                message: format!(
+            return Err(EvalError::new(
+                file,
+                entry.key_pos,
+                format!("Resources.{}", entry.key),
+                format!(
                     "`{}` needs `Transform: AWS::LanguageExtensions`; CloudFormation rejects Fn::ForEach without it",
                     entry.key
                 ),
-            });
+            ));
         }
         root
     };

@@ -16,7 +16,7 @@ const TOOL: &str = "cfn-guard";
 
 /// Whether cfn-guard's output is its YAML (`--output-format yaml`) rather than its JSON.
 pub fn is_yaml(text: &str) -> bool {
-    !text.trim_start().starts_with(['[', '{'])
+    spanned::Format::of(text) == spanned::Format::Yaml
 }
 
 /// `text` is the report as read, `json` the same parsed. YAML, unlike JSON, is often

@@ -13,9 +13,10 @@ pub struct Style {
 }
 
 impl Style {
+    /// `text` in colour; what it says is made printable, so its escape sequences are ours.
     fn paint(self, code: &str, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("\x1b[{code}m{}\x1b[0m", printable(text))
         } else {
             text.to_owned()
         }
