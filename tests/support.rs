@@ -49,9 +49,14 @@ pub fn report_dir(test: &str) -> PathBuf {
 /// Runs a binary from the repository root with the given arguments and no CodeBuild
 /// environment, so results do not depend on where the tests run.
 pub fn run(name: &str, args: &[&str]) -> Output {
+    run_in(&root(), name, args)
+}
+
+/// [`run`] from another working directory.
+pub fn run_in(dir: &Path, name: &str, args: &[&str]) -> Output {
     Command::new(binary(name))
         .args(args)
-        .current_dir(root())
+        .current_dir(dir)
         .env_remove("CODEBUILD_BUILD_ARN")
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")

@@ -715,6 +715,18 @@ fn partition_checks_find_what_breaks_in_china_at_its_line() {
     assert!(!stdout(&out).contains("PARTITION_"), "{}", stdout(&out));
 }
 
+/// An example template as JSON, named `.json`, and how many resources it has.
+fn example_as_json(name: &str) -> (String, Value) {
+    let text = std::fs::read_to_string(root().join(EXAMPLES).join(name)).expect("example");
+    let node = spanned::load(&text, spanned::Format::Yaml, spanned::Limits::default())
+        .expect("the example parses");
+    (name.replace(".yaml", ".json"), node.to_json())
+}
+
+fn resource_count(template: &Value) -> usize {
+    template["Resources"].as_object().map_or(0, |r| r.len())
+}
+
 /// Writes `template` as JSON with its resources in the order `order` gives.
 fn write_reordered(template: &Value, order: &[usize], path: &std::path::Path) {
     let mut template = template.clone();
@@ -733,6 +745,30 @@ fn write_reordered(template: &Value, order: &[usize], path: &std::path::Path) {
     .expect("the temporary directory is writable");
 }
 
+/// `(id, status)` of every finding of a scan of `files`, run in `dir`.
+fn ids_in(dir: &std::path::Path, files: &[&str]) -> BTreeSet<(String, String)> {
+    let mut args = files.to_vec();
+    args.extend(["--fail-on", "none", "--output", "json"]);
+    let out = support::run_in(dir, "template-scan", &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    json_findings(&out)
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap_or("").to_owned(),
+                f["status"].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The orders proptest tries for the resources of an example.
+fn orders(name: &str) -> impl proptest::strategy::Strategy<Value = Vec<usize>> {
+    use proptest::strategy::Strategy;
+    let n = resource_count(&example_as_json(name).1);
+    proptest::strategy::Just((0..n).collect::<Vec<usize>>()).prop_shuffle()
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
 
@@ -740,63 +776,25 @@ proptest::proptest! {
     /// naming the files in another order must not change any id.
     #[test]
     fn finding_ids_do_not_depend_on_the_order_of_resources_or_files(
-        seed in proptest::prelude::any::<u64>()
+        storage in orders("storage.yaml"),
+        network in orders("network.yaml"),
     ) {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut templates = Vec::new();
-        for name in ["storage.yaml", "network.yaml"] {
-            let text = std::fs::read_to_string(root().join(EXAMPLES).join(name)).expect("example");
-            let node = spanned::load(&text, spanned::Format::Yaml, spanned::Limits::default())
-                .expect("the example parses");
-            templates.push((name.replace(".yaml", ".json"), node.to_json()));
-        }
-        let mut in_order = Vec::new();
-        let mut shuffled = Vec::new();
-        let mut state = seed | 1;
-        for (name, template) in &templates {
-            let n = template["Resources"].as_object().map_or(0, |r| r.len());
-            let straight: Vec<usize> = (0..n).collect();
-            // Fisher-Yates with a xorshift: the order proptest's seed picks.
-            let mut order = straight.clone();
-            for i in (1..n).rev() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                order.swap(i, (state % (i as u64 + 1)) as usize);
+        let (in_order, shuffled) = (dir.path().join("a"), dir.path().join("b"));
+        let mut names = Vec::new();
+        for (example, order) in [("storage.yaml", storage), ("network.yaml", network)] {
+            let (name, template) = example_as_json(example);
+            let straight: Vec<usize> = (0..resource_count(&template)).collect();
+            for (base, order) in [(&in_order, &straight), (&shuffled, &order)] {
+                std::fs::create_dir_all(base).expect("writable");
+                write_reordered(&template, order, &base.join(&name));
             }
-            let a = dir.path().join("a").join(name);
-            let b = dir.path().join("b").join(name);
-            std::fs::create_dir_all(a.parent().expect("a parent")).expect("writable");
-            std::fs::create_dir_all(b.parent().expect("a parent")).expect("writable");
-            write_reordered(template, &straight, &a);
-            write_reordered(template, &order, &b);
-            in_order.push(a);
-            shuffled.push(b);
+            names.push(name);
         }
-        // The same relative paths, so only the order differs.
-        let relative = |paths: &[std::path::PathBuf], base: &str| -> Vec<String> {
-            paths
-                .iter()
-                .map(|p| p.strip_prefix(dir.path().join(base)).map(|r| r.display().to_string()).unwrap_or_default())
-                .collect()
-        };
-        let run_in = |base: &str, files: Vec<String>| {
-            let out = std::process::Command::new(support::binary("template-scan"))
-                .args(&files)
-                .args(["--fail-on", "none", "--output", "json"])
-                .current_dir(dir.path().join(base))
-                .output()
-                .expect("template-scan starts");
-            proptest::prop_assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-            Ok(json_findings(&out)
-                .iter()
-                .map(|f| (f["id"].as_str().unwrap_or("").to_owned(), f["status"].to_string()))
-                .collect::<BTreeSet<_>>())
-        };
-        let first = run_in("a", relative(&in_order, "a"))?;
-        let mut files = relative(&shuffled, "b");
+        let mut files: Vec<&str> = names.iter().map(String::as_str).collect();
+        let first = ids_in(&in_order, &files);
         files.reverse();
-        let second = run_in("b", files)?;
+        let second = ids_in(&shuffled, &files);
         proptest::prop_assert!(first.len() > 10, "{first:?}");
         proptest::prop_assert_eq!(first, second);
     }

@@ -37,6 +37,13 @@ fn cut_points(text: &str, lines: usize, bytes: usize) -> Vec<usize> {
     points
 }
 
+/// The run was refused as bad input (exit 2) with a message saying `says`.
+fn assert_refused(out: &std::process::Output, context: &str, says: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{context}: {err}");
+    assert!(err.contains(says), "{context}: {err}");
+}
+
 /// Writes `text[..at]` to `dir/name` and returns the path.
 fn write_cut(dir: &Path, name: &str, text: &str, at: usize) -> PathBuf {
     let path = dir.join(name);
@@ -131,20 +138,18 @@ fn a_cfn_guard_yaml_report_cut_inside_its_last_file_report_is_exit_2() {
     let at = text.trim_end().rfind('\n').unwrap() + 1;
     let path = write_cut(dir.path(), "guard.yaml", &text, at);
     let out = run("cucumber-report", &[path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("names 37 rules where the first names 38"),
-        "{}",
-        stderr(&out)
+    assert_refused(
+        &out,
+        "cfn-guard YAML without its last rule",
+        "names 37 rules where the first names 38",
     );
     // The same line cut in the middle: no newline at the end.
     let path = write_cut(dir.path(), "guard.yaml", &text, at + 10);
     let out = run("cucumber-report", &[path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("does not end with a newline"),
-        "{}",
-        stderr(&out)
+    assert_refused(
+        &out,
+        "cfn-guard YAML cut mid-line",
+        "does not end with a newline",
     );
 }
 
@@ -245,26 +250,11 @@ fn a_yaml_template_cut_where_the_cut_shows_is_exit_2_in_every_step() {
         let path = write_cut(dir.path(), "template.yaml", &text, at);
         let shown = path.to_str().unwrap();
         let out = run("template-scan", &[shown, "--fail-on", "none"]);
-        let err = stderr(&out);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{file} cut after {through:?}: {err}"
-        );
-        assert!(err.contains(says), "{file} cut after {through:?}: {err}");
-        assert!(err.contains(shown), "{err}");
+        let context = format!("{file} cut after {through:?}");
+        assert_refused(&out, &context, says);
+        assert!(stderr(&out).contains(shown), "{}", stderr(&out));
         let out = run("iam-policy-validate", &["parse", "--template-path", shown]);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "iam-policy-validate, {through:?}: {}",
-            stderr(&out)
-        );
-        assert!(
-            stderr(&out).contains(says),
-            "iam-policy-validate: {}",
-            stderr(&out)
-        );
+        assert_refused(&out, &format!("iam-policy-validate, {context}"), says);
     }
     // The deploying steps read the template through the same check before any AWS call.
     let (text, at) = yaml_cut("fixtures/stackset/baseline.yaml", "  AuditLogs:\n");
@@ -284,16 +274,10 @@ fn a_yaml_template_cut_where_the_cut_shows_is_exit_2_in_every_step() {
             "us-east-1",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "stackset-update: {}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("ends with `AuditLogs:` and no value"),
-        "{}",
-        stderr(&out)
+    assert_refused(
+        &out,
+        "stackset-update",
+        "ends with `AuditLogs:` and no value",
     );
     let (text, at) = yaml_cut("fixtures/examples/storage.yaml", "    Default: dev\n");
     let template = write_cut(dir.path(), "china.yaml", &text, at);
@@ -316,12 +300,7 @@ fn a_yaml_template_cut_where_the_cut_shows_is_exit_2_in_every_step() {
             "us-east-1",
         ],
     );
-    assert_eq!(out.status.code(), Some(2), "china-deploy: {}", stderr(&out));
-    assert!(
-        stderr(&out).contains("no `Resources` section"),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, "china-deploy", "no `Resources` section");
 }
 
 #[test]
@@ -339,10 +318,9 @@ fn configuration_files_cut_after_a_key_are_exit_2() {
             exceptions.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("ends with `file:` and no value"),
-        "{}",
-        stderr(&out)
+    assert_refused(
+        &out,
+        "an exceptions file cut after a key",
+        "ends with `file:` and no value",
     );
 }

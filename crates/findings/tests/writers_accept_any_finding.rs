@@ -81,16 +81,14 @@ fn report() -> impl Strategy<Value = Report> {
                 resource_type: Some("AWS::S3::Bucket".into()),
                 property_path: None,
             };
-            report.push(Finding {
-                id: Finding::stable_id("template-scan", &rule_id, &location),
-                rule_id,
+            report.push(Finding::new(
+                "template-scan",
+                &rule_id,
                 severity,
                 status,
                 message,
                 location,
-                target: None,
-                suppression: None,
-            });
+            ));
         }
         report
     })

@@ -258,12 +258,7 @@ async fn the_timeout_stops_the_experiment_and_waits_for_it() {
         .times(5)
         .output(|| {
             GetExperimentOutput::builder()
-                .experiment(experiment(
-                    ExperimentStatus::Stopping,
-                    "Experiment is stopping",
-                    ExperimentActionStatus::Stopping,
-                    None,
-                ))
+                .experiment(stopping())
                 .build()
         })
         .output(|| {

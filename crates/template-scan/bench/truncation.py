@@ -20,14 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-def binary():
-    if os.environ.get("TEMPLATE_SCAN"):
-        return os.environ["TEMPLATE_SCAN"]
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "debug", "template-scan")
+from accuracy import binary
 
 
 def exit_code(path):
