@@ -1,8 +1,9 @@
 //! `china-deploy` end to end against moto in cn-north-1: a SAM template with local code goes
 //! from the repository to a CREATE_COMPLETE stack with keys read from SSM; a second run
 //! changes nothing; an update applies new parameter values; partition mistakes are reported
-//! with their lines (and rewritten on request); bad input is exit 2. Every run's output,
-//! reports and written files are searched for the keys.
+//! with their lines (and rewritten on request); bad input is exit 2; a SIGTERM while the
+//! change set is created or while the stack deploys is exit 3 naming what to follow. Every
+//! run's output, reports and written files are searched for the keys.
 
 mod support;
 
@@ -10,9 +11,15 @@ mod support;
 mod http_server;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
+use http_server::{proxy, query_action};
 use support::china::{assert_no_key, assert_no_key_in_files, seed, BUCKET};
-use support::{report_dir, root, run_with_env, stderr, stdout, Moto};
+use support::{
+    finish, report_dir, root, run_with_env, spawn_with_env, stderr, stdout, terminate, wait_for,
+    Moto,
+};
 
 fn env(moto: &Moto) -> Vec<(&'static str, String)> {
     let mut env = moto.env();
@@ -29,14 +36,8 @@ fn fixture(path: &str) -> String {
         .to_string()
 }
 
-/// Runs china-deploy and checks that neither key appears in what it printed or in any file
-/// under `files` (its reports and written templates).
-fn deploy(
-    moto: &Moto,
-    env: &[(&'static str, String)],
-    args: &[&str],
-    files: &[&Path],
-) -> (Option<i32>, String) {
+/// china-deploy's arguments for the stack `orders` in cn-north-1, then `args`.
+fn arguments<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec![
         "--region",
         "cn-north-1",
@@ -51,7 +52,18 @@ fn deploy(
         "CAPABILITY_AUTO_EXPAND",
     ];
     all.extend_from_slice(args);
-    let out = run_with_env("china-deploy", &all, env);
+    all
+}
+
+/// Runs china-deploy and checks that neither key appears in what it printed or in any file
+/// under `files` (its reports and written templates).
+fn deploy(
+    moto: &Moto,
+    env: &[(&'static str, String)],
+    args: &[&str],
+    files: &[&Path],
+) -> (Option<i32>, String) {
+    let out = run_with_env("china-deploy", &arguments(args), env);
     let _ = moto;
     let printed = format!("{}{}", stdout(&out), stderr(&out));
     assert_no_key(&printed, "the output");
@@ -332,5 +344,131 @@ fn refused_keys_are_exit_3_and_never_printed_even_with_debug() {
     assert!(
         log.contains("invalid: ****"),
         "the echoed key is masked: {log}"
+    );
+}
+
+/// A template with one queue and no code to package: the SIGTERM tests are about the waits.
+fn queue_template(dir: &Path) -> String {
+    let path = dir.join("queue.yaml");
+    std::fs::write(
+        &path,
+        "Resources:\n  Orders:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: orders\n",
+    )
+    .expect("the template is written");
+    path.display().to_string()
+}
+
+/// `env` with its endpoint replaced by `url` (a proxy in front of moto).
+fn through(mut env: Vec<(&'static str, String)>, url: String) -> Vec<(&'static str, String)> {
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", url));
+    env
+}
+
+fn stack_status(moto: &Moto) -> serde_json::Value {
+    moto.boto3(
+        "out(client('cloudformation', 'cn-north-1').describe_stacks(StackName='orders')\
+         ['Stacks'][0]['StackStatus'])",
+    )
+}
+
+#[test]
+fn sigterm_while_the_change_set_is_created_executes_nothing() {
+    let moto = Moto::start();
+    seed(&moto);
+    // moto creates a change set at once; through this proxy it stays in creation.
+    let polls = Arc::new(AtomicUsize::new(0));
+    let seen = polls.clone();
+    let creating = proxy(&moto.endpoint, move |request, forward| {
+        let mut answer = forward()?;
+        if query_action(request) == Some("DescribeChangeSet") {
+            seen.fetch_add(1, Ordering::SeqCst);
+            answer.body = String::from_utf8_lossy(&answer.body)
+                .replace(
+                    "<Status>CREATE_COMPLETE</Status>",
+                    "<Status>CREATE_IN_PROGRESS</Status>",
+                )
+                .into_bytes();
+        }
+        Some(answer)
+    });
+    let dir = report_dir("china_deploy_sigterm_change_set");
+    let template = queue_template(&dir);
+    let dir_arg = dir.display().to_string();
+    let child = spawn_with_env(
+        "china-deploy",
+        &arguments(&["--template-file", &template, "--report-dir", &dir_arg]),
+        &through(env(&moto), creating),
+    );
+    wait_for("a DescribeChangeSet poll", || {
+        (polls.load(Ordering::SeqCst) >= 1).then_some(())
+    });
+    terminate(&child);
+    let (code, log) = finish(child);
+    assert_no_key(&log, "the output");
+    assert_no_key_in_files(&dir);
+    assert_eq!(code, Some(3), "{log}");
+    assert!(
+        log.contains("the build was cancelled while change set china-deploy-")
+            && log.contains(
+                "of stack orders was being created; it was not executed and nothing was deployed"
+            ),
+        "{log}"
+    );
+    assert_eq!(stack_status(&moto), "REVIEW_IN_PROGRESS", "never executed");
+}
+
+#[test]
+fn sigterm_while_the_stack_deploys_names_the_stack_and_how_to_follow_it() {
+    let moto = Moto::start();
+    seed(&moto);
+    // moto completes a stack at once; through this proxy it stays in creation.
+    let executed = Arc::new(AtomicBool::new(false));
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (flag, seen) = (executed.clone(), polls.clone());
+    let deploying = proxy(&moto.endpoint, move |request, forward| {
+        let action = query_action(request);
+        let mut answer = forward()?;
+        match action {
+            Some("ExecuteChangeSet") => flag.store(true, Ordering::SeqCst),
+            Some("DescribeStacks") if flag.load(Ordering::SeqCst) => {
+                seen.fetch_add(1, Ordering::SeqCst);
+                answer.body = String::from_utf8_lossy(&answer.body)
+                    .replace(
+                        "<StackStatus>CREATE_COMPLETE</StackStatus>",
+                        "<StackStatus>CREATE_IN_PROGRESS</StackStatus>",
+                    )
+                    .into_bytes();
+            }
+            _ => {}
+        }
+        Some(answer)
+    });
+    let dir = report_dir("china_deploy_sigterm_stack");
+    let template = queue_template(&dir);
+    let dir_arg = dir.display().to_string();
+    let child = spawn_with_env(
+        "china-deploy",
+        &arguments(&["--template-file", &template, "--report-dir", &dir_arg]),
+        &through(env(&moto), deploying),
+    );
+    wait_for("a DescribeStacks poll after ExecuteChangeSet", || {
+        (polls.load(Ordering::SeqCst) >= 1).then_some(())
+    });
+    terminate(&child);
+    let (code, log) = finish(child);
+    assert_no_key(&log, "the output");
+    assert_no_key_in_files(&dir);
+    assert_eq!(code, Some(3), "{log}");
+    assert!(
+        log.contains(
+            "stopped waiting for stack orders; follow it with `aws cloudformation describe-stack-events --stack-name orders --region cn-north-1`"
+        ),
+        "{log}"
+    );
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("a JUnit report");
+    assert!(
+        junit.contains("still CREATE_IN_PROGRESS when the build was cancelled"),
+        "the report says the deployment was not seen to its end: {junit}"
     );
 }

@@ -8,11 +8,10 @@ mod support;
 #[path = "../crates/fis-trigger/tests/support/http_server.rs"]
 mod http_server;
 
-use std::io::Read;
-use std::time::{Duration, Instant};
-
 use support::fis::seed;
-use support::{report_dir, run_with_env, spawn_with_env, stderr, Moto};
+use support::{
+    finish, report_dir, run_with_env, spawn_with_env, stderr, terminate, wait_for, Moto,
+};
 
 const EXPERIMENTS: &str = r#"
 fis = client('fis')
@@ -79,25 +78,11 @@ fn a_completed_experiment_passes_and_a_retry_does_not_start_another() {
 
 /// Waits until moto holds an experiment, and returns its id.
 fn started(moto: &Moto) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    wait_for("an experiment start", || {
         let experiments =
             moto.boto3("out([e['id'] for e in client('fis').list_experiments()['experiments']])");
-        if let Some(id) = experiments[0].as_str() {
-            return id.to_owned();
-        }
-        assert!(Instant::now() < deadline, "no experiment was started");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
-    let status = child.wait().expect("the binary ends");
-    let mut log = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut log);
-    }
-    (status.code(), log)
+        experiments[0].as_str().map(str::to_owned)
+    })
 }
 
 #[test]
@@ -143,11 +128,7 @@ fn sigterm_stops_the_experiment_before_exiting() {
         &env(&moto),
     );
     let id = started(&moto);
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    terminate(&child);
     let (code, log) = finish(child);
     assert_eq!(code, Some(3), "{log}");
     assert!(

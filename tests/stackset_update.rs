@@ -1,9 +1,20 @@
 //! `stackset-update` end to end against moto: a parameter change from the repository's file
-//! updates every instance, and a second run has nothing to do; bad configuration exits 2.
+//! updates every instance, and a second run has nothing to do; bad configuration exits 2; a
+//! SIGTERM in either wait (for another operation, for ours) is exit 3 naming what to follow.
 
 mod support;
 
-use support::{report_dir, run, run_with_env, stderr, Moto, STACKSET_SEED as SEED};
+#[path = "../crates/fis-trigger/tests/support/http_server.rs"]
+mod http_server;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use http_server::{proxy, query_action, Answer};
+use support::{
+    finish, report_dir, run, run_with_env, spawn_with_env, stderr, terminate, wait_for, Moto,
+    STACKSET_SEED as SEED,
+};
 
 const CONFIG: &str = "fixtures/stackset/account-baseline.yaml";
 
@@ -199,4 +210,122 @@ fn bad_configuration_exits_2_with_the_place_and_what_to_do() {
         assert!(log.contains(expected), "expected {expected:?} in {log}");
         assert!(!log.contains("panicked"), "{log}");
     }
+}
+
+/// `env` with its endpoint replaced by `url` (a proxy in front of moto).
+fn through(mut env: Vec<(&'static str, String)>, url: String) -> Vec<(&'static str, String)> {
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", url));
+    env
+}
+
+#[test]
+fn sigterm_while_our_operation_runs_stops_it_and_names_it() {
+    let moto = Moto::start();
+    moto.boto3(SEED);
+    // moto ends an operation at once; through this proxy it keeps running.
+    let running = proxy(&moto.endpoint, |request, forward| {
+        let mut answer = forward()?;
+        if query_action(request) == Some("DescribeStackSetOperation") {
+            answer.body = String::from_utf8_lossy(&answer.body)
+                .replace("<Status>SUCCEEDED</Status>", "<Status>RUNNING</Status>")
+                .into_bytes();
+        }
+        Some(answer)
+    });
+    let dir = report_dir("stackset_update_sigterm_running");
+    let dir_arg = dir.display().to_string();
+    let child = spawn_with_env(
+        "stackset-update",
+        &[
+            "--config",
+            CONFIG,
+            "--poll-interval",
+            "1s",
+            "--stop-on-cancel",
+            "--report-dir",
+            &dir_arg,
+        ],
+        &through(moto.env(), running),
+    );
+    let id = wait_for("the update operation's start", || {
+        moto.boto3(
+            "out([o['OperationId'] for o in client('cloudformation').list_stack_set_operations(\
+             StackSetName='account-baseline')['Summaries'] if o['OperationId'].startswith('stackset-update-')])",
+        )[0]
+        .as_str()
+        .map(str::to_owned)
+    });
+    terminate(&child);
+    let (code, log) = finish(child);
+    assert_eq!(code, Some(3), "{log}");
+    assert!(
+        log.contains(&format!(
+            "cancelled: StopStackSetOperation was called for operation {id}"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "aws cloudformation describe-stack-set-operation --stack-set-name account-baseline --operation-id {id}"
+        )),
+        "{log}"
+    );
+    let status = moto.boto3(&format!(
+        "out(client('cloudformation').describe_stack_set_operation(StackSetName='account-baseline', \
+         OperationId='{id}')['StackSetOperation']['Status'])"
+    ));
+    assert_eq!(status, "STOPPED");
+    assert!(
+        !dir.join("junit.xml").exists(),
+        "a cancelled run writes no report that looks complete"
+    );
+}
+
+#[test]
+fn sigterm_while_waiting_for_another_operation_starts_nothing() {
+    let moto = Moto::start();
+    moto.boto3(SEED);
+    // Another operation holds the StackSet: every UpdateStackSet is refused as in progress.
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let seen = attempts.clone();
+    let busy = proxy(&moto.endpoint, move |request, forward| {
+        if query_action(request) != Some("UpdateStackSet") {
+            return forward();
+        }
+        seen.fetch_add(1, Ordering::SeqCst);
+        Some(Answer {
+            status: "409 Conflict".into(),
+            content_type: "text/xml".into(),
+            body: b"<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
+<Error><Type>Sender</Type><Code>OperationInProgressException</Code>\
+<Message>Another Operation on StackSet account-baseline is in progress</Message></Error>\
+<RequestId>b1e7</RequestId></ErrorResponse>"
+                .to_vec(),
+        })
+    });
+    let child = spawn_with_env(
+        "stackset-update",
+        &["--config", CONFIG, "--poll-interval", "1s"],
+        &through(moto.env(), busy),
+    );
+    wait_for("a second UpdateStackSet attempt", || {
+        (attempts.load(Ordering::SeqCst) >= 2).then_some(())
+    });
+    terminate(&child);
+    let (code, log) = finish(child);
+    assert_eq!(code, Some(3), "{log}");
+    assert!(
+        log.contains("another operation is running on the StackSet: waiting for it to end"),
+        "{log}"
+    );
+    assert!(
+        log.contains("cancelled before any operation was started on StackSet account-baseline"),
+        "{log}"
+    );
+    let updates = moto.boto3(
+        "out([o for o in client('cloudformation').list_stack_set_operations(\
+         StackSetName='account-baseline')['Summaries'] if o['OperationId'].startswith('stackset-update-')])",
+    );
+    assert_eq!(updates, serde_json::json!([]), "no operation of ours");
 }

@@ -277,6 +277,41 @@ pub fn spawn_with_env(name: &str, args: &[&str], env: &[(&str, String)]) -> std:
     cmd.spawn().expect("the binary starts")
 }
 
+/// Sends SIGTERM to a child, as CodeBuild does when a build is stopped.
+pub fn terminate(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -TERM {} failed", child.id());
+}
+
+/// Waits for a child started with [`spawn_with_env`] to end: its exit code and its stderr.
+pub fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
+    let status = child.wait().expect("the binary ends");
+    let mut log = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut log);
+    }
+    (status.code(), log)
+}
+
+/// Polls `found` every 200 ms until it gives a value; fails after 30 s saying `what` never
+/// happened.
+pub fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(value) = found() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited 30 s: {what} did not happen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// A YAML file of the repository (a template, a buildspec), with positions and tags.
 pub fn load_yaml(path: &Path) -> spanned::Node {
     let text = std::fs::read_to_string(path)

@@ -799,3 +799,67 @@ proptest::proptest! {
         proptest::prop_assert_eq!(first, second);
     }
 }
+
+/// Ten times the 500 resources CloudFormation allows in a template: every resource is
+/// judged, and the log says what a CodeBuild test report (500 cases) will not show.
+#[test]
+fn a_template_with_5000_resources_is_scanned_whole_and_the_codebuild_cut_is_said() {
+    let dir = report_dir("many_resources");
+    let template = dir.join("queues.yaml");
+    let mut text = String::from("Resources:\n");
+    for n in 0..5000 {
+        text.push_str(&format!("  Queue{n}:\n    Type: AWS::SQS::Queue\n"));
+    }
+    std::fs::write(&template, text).unwrap();
+    let junit = dir.join("junit.xml");
+    let out = run(
+        "template-scan",
+        &[
+            template.to_str().unwrap(),
+            "--output",
+            "json",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let findings = json_findings(&out);
+    let judged: BTreeSet<&str> = findings
+        .iter()
+        .filter_map(|f| f["location"]["resource"].as_str())
+        .collect();
+    assert_eq!(judged.len(), 5000, "every queue has its findings");
+    assert!(
+        stderr(&out).contains(&format!(
+            "note: {} results, and a CodeBuild test report keeps 500, failures first",
+            findings.len()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), findings.len());
+}
+
+/// A 200,000-character logical id (CloudFormation allows 255) is exit 2 naming the file and
+/// quoting the id's start, not cfn-guard's parser error over the whole text.
+#[test]
+fn a_logical_id_longer_than_cloudformation_allows_is_exit_2() {
+    let dir = report_dir("long_name");
+    let name = "Q".repeat(200_000);
+    let template = dir.join("long.json");
+    std::fs::write(
+        &template,
+        format!(r#"{{"Resources": {{"{name}": {{"Type": "AWS::SQS::Queue"}}}}}}"#),
+    )
+    .unwrap();
+    let out = run("template-scan", &[template.to_str().unwrap()]);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("long.json:1:")
+            && log.contains("is 200000 characters long, and CloudFormation allows 255"),
+        "{log}"
+    );
+    assert!(log.len() < 2000, "the id is not printed whole: {log}");
+}

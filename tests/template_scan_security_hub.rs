@@ -1,7 +1,10 @@
-//! `template-scan --security-hub` against moto: import, re-import without duplicates, and
-//! archiving after a fix.
+//! `template-scan --security-hub` against moto: import, re-import without duplicates,
+//! archiving after a fix, and a server gone in the middle of an import.
 
 mod support;
+
+#[path = "../crates/fis-trigger/tests/support/http_server.rs"]
+mod http_server;
 
 use std::collections::BTreeSet;
 
@@ -156,6 +159,79 @@ fn import_reimport_and_archive_against_moto() {
         active_ids(&after)
     );
     assert_eq!(after.len(), imported.len());
+}
+
+#[test]
+fn a_server_gone_mid_import_lists_what_was_not_imported_and_a_rerun_imports_it_once() {
+    let moto = Moto::start();
+    // 40 buckets with nothing configured: 280 failed findings, three BatchImportFindings
+    // calls (100, 100, 80).
+    let dir = report_dir("security-hub-gone");
+    let template = dir.join("buckets.yaml");
+    let mut text = String::from("Resources:\n");
+    for n in 0..40 {
+        text.push_str(&format!("  Bucket{n}:\n    Type: AWS::S3::Bucket\n"));
+    }
+    std::fs::write(&template, text).unwrap();
+    let template = template.to_str().unwrap();
+    let local = stdout_json(&run("template-scan", &[template, "--output", "json"]));
+    let expected: BTreeSet<String> = local["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] != "passed")
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(expected.len(), 280);
+
+    // Moto behind a proxy that relays everything up to the first import's answer, then
+    // closes every connection without answering, as a server that stopped does.
+    let imports = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = imports.clone();
+    let gone = http_server::proxy(&moto.endpoint, move |request, forward| {
+        use std::sync::atomic::Ordering::SeqCst;
+        if seen.load(SeqCst) > 0 {
+            return None;
+        }
+        if request.starts_with("POST /findings/import") {
+            seen.fetch_add(1, SeqCst);
+        }
+        forward()
+    });
+    let mut env = codebuild_env(&moto);
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", gone));
+    let out = run_with_env("template-scan", &[template, "--security-hub"], &env);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    let imported = active_ids(&moto.security_hub_findings());
+    assert_eq!(imported.len(), 100, "the first call's findings are in");
+    let listed: BTreeSet<String> = log
+        .lines()
+        .map(str::trim)
+        .filter(|line| expected.contains(*line))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        log.contains("180 of 280 findings were not imported"),
+        "{log}"
+    );
+    assert_eq!(
+        listed,
+        expected.difference(&imported).cloned().collect(),
+        "every finding not imported is listed by id, and only those: {log}"
+    );
+
+    // The build again, the server back: every finding once, under the same ids.
+    let out = run_with_env(
+        "template-scan",
+        &[template, "--security-hub"],
+        &codebuild_env(&moto),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let after = moto.security_hub_findings();
+    assert_eq!(after.len(), 280, "no finding twice");
+    assert_eq!(active_ids(&after), expected);
 }
 
 #[test]

@@ -16,6 +16,9 @@ use spanned::{Node, Value};
 use crate::resource_facts;
 use crate::EvalError;
 
+/// The longest logical id CloudFormation accepts.
+const MAX_LOGICAL_ID: usize = 255;
+
 /// The template's first problem of shape, if it has one. `text` is what `root` was read from.
 pub fn check(file: &str, text: &str, root: &Node) -> Result<(), EvalError> {
     // YAML can be cut short and still parse; JSON cannot.
@@ -60,8 +63,18 @@ pub fn check(file: &str, text: &str, root: &Node) -> Result<(), EvalError> {
         if entry.key.starts_with("Fn::ForEach::") {
             continue;
         }
-        let path = format!("Resources.{}", entry.key);
         let id = &entry.key;
+        let length = id.chars().count();
+        if length > MAX_LOGICAL_ID {
+            let start: String = id.chars().take(40).collect();
+            return Err(EvalError::new(
+                file,
+                entry.key_pos,
+                format!("Resources.{start}…"),
+                format!("the logical id `{start}…` is {length} characters long, and CloudFormation allows {MAX_LOGICAL_ID}: shorten it"),
+            ));
+        }
+        let path = format!("Resources.{}", entry.key);
         let Some(type_node) = entry.value.get("Type") else {
             let message = if entry.value.as_map().is_some() {
                 format!("resource {id} has no `Type`, which every resource needs")
@@ -396,6 +409,25 @@ mod tests {
         ] {
             check_yaml(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         }
+    }
+
+    #[test]
+    fn a_logical_id_over_255_characters_is_an_error_that_quotes_its_start() {
+        let long = "Q".repeat(256);
+        let text = format!("{{\"Resources\": {{\"{long}\": {{\"Type\": \"AWS::SQS::Queue\"}}}}}}");
+        let root = cfn::load("t.json", &text, cfn::Limits::default()).expect("parses");
+        let e = check("t.json", &text, &root).expect_err("too long");
+        assert!(
+            e.message
+                .contains("is 256 characters long, and CloudFormation allows 255"),
+            "{e}"
+        );
+        assert!(e.message.len() < 200, "the id is not quoted whole: {e}");
+        let fits = format!(
+            "Resources:\n  {}:\n    Type: AWS::SQS::Queue\n",
+            "Q".repeat(255)
+        );
+        check_yaml(&fits).expect("255 characters is allowed");
     }
 
     #[test]

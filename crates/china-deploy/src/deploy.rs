@@ -334,10 +334,10 @@ pub async fn deploy(
             ))));
         }
         if cancel.sleep(settings.poll).await {
-            return Err(StepError::Aws(AwsError::Environment(
-                "the build was cancelled before the change set was executed; nothing was deployed"
-                    .into(),
-            )));
+            return Err(StepError::Aws(AwsError::Environment(format!(
+                "the build was cancelled while change set {} of stack {stack} was being created; it was not executed and nothing was deployed",
+                request.change_set_name
+            ))));
         }
     };
     if no_changes {

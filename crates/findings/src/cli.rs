@@ -253,6 +253,11 @@ pub fn write_and_print(
         );
     }
     write_reports(report, &paths, scope, fail_on)?;
+    if paths.junit.is_some() || paths.cucumber.is_some() {
+        if let Some(note) = writers::junit::codebuild_cap_note(report) {
+            eprintln!("{}: note: {note}", report.tool.name);
+        }
+    }
     let verdict = crate::gate::evaluate(report, fail_on);
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let out = match args.output {

@@ -1,6 +1,6 @@
 //! The result model every step emits.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -528,6 +528,24 @@ pub struct Report {
     index: HashMap<String, usize>,
 }
 
+/// The lines of a report's sources that may be quoted: every line, except those a finding of
+/// a rule that finds secrets points at.
+pub struct Quotes<'a> {
+    lines: HashMap<&'a str, Vec<&'a str>>,
+    withheld: HashSet<(&'a str, u32)>,
+}
+
+impl<'a> Quotes<'a> {
+    /// Line `line` (from 1) of `file`, if the report holds its source and may quote it.
+    pub fn line(&self, file: &str, line: u32) -> Option<&'a str> {
+        if self.withheld.contains(&(file, line)) {
+            return None;
+        }
+        let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        self.lines.get(file)?.get(index).copied()
+    }
+}
+
 /// Counts of findings by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
@@ -538,14 +556,21 @@ pub struct Totals {
 }
 
 impl Report {
-    /// Whether the source line `file:line` may be quoted in a report: not when a finding of
-    /// a rule that finds secrets points at it.
-    pub fn quotable(&self, file: &str, line: u32) -> bool {
-        !self.findings.iter().any(|f| {
-            f.location.file == file
-                && f.location.line == Some(line)
-                && self.rule(&f.rule_id).is_some_and(|r| r.sensitive)
-        })
+    /// The source lines the writers may quote under a finding, indexed once for the whole
+    /// report (a run can hold tens of thousands of findings).
+    pub fn quotes(&self) -> Quotes<'_> {
+        let withheld = self
+            .findings
+            .iter()
+            .filter(|f| self.rule(&f.rule_id).is_some_and(|r| r.sensitive))
+            .filter_map(|f| Some((f.location.file.as_str(), f.location.line?)))
+            .collect();
+        let lines = self
+            .sources
+            .iter()
+            .map(|(file, text)| (file.as_str(), text.lines().collect()))
+            .collect();
+        Quotes { lines, withheld }
     }
 
     pub fn new(tool: Tool, started_at: DateTime<Utc>) -> Self {

@@ -267,7 +267,7 @@ fn interruption(desired: &Desired, cli: &Cli, interrupted: &Interrupted) -> Exit
             stop(id)
         ),
         Interrupted::Cancelled { operation: None, .. } => {
-            "cancelled before any operation was started".to_owned()
+            format!("cancelled before any operation was started on StackSet {name}")
         }
     };
     fail(Exit::Environment, message)

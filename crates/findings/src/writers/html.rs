@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::model::{Finding, Report, Severity, Status, StepStatus};
+use crate::model::{Finding, Quotes, Report, Severity, Status, StepStatus};
 
 fn esc(text: &str) -> String {
     let text = super::printable(text);
@@ -179,8 +179,9 @@ pub fn render(report: &Report) -> String {
     let mut files: Vec<(&str, Vec<&Finding>)> = report.by_file().into_iter().collect();
     // Failures first: files with errors and failed findings, most first, then the rest.
     files.sort_by_key(|(file, findings)| (std::cmp::Reverse(failing(findings)), *file));
+    let quotes = report.quotes();
     for (file, findings) in &files {
-        file_section(&mut out, report, file, findings);
+        file_section(&mut out, report, &quotes, file, findings);
     }
     control_sections(&mut out, report);
     tag_sections(&mut out, report);
@@ -327,7 +328,13 @@ fn rule_table(out: &mut String, report: &Report) {
 }
 
 /// A feature: the findings of one file, in a section that is open when something failed.
-fn file_section(out: &mut String, report: &Report, file: &str, findings: &[&Finding]) {
+fn file_section(
+    out: &mut String,
+    report: &Report,
+    quotes: &Quotes,
+    file: &str,
+    findings: &[&Finding],
+) {
     let failing = failing(findings);
     let feature = report.features.get(file);
     let title = match feature {
@@ -347,7 +354,7 @@ fn file_section(out: &mut String, report: &Report, file: &str, findings: &[&Find
         if failing > 0 { " open" } else { "" },
         findings.len()
     );
-    findings_table(out, report, findings, false);
+    findings_table(out, report, quotes, findings, false);
     out.push_str("</details>\n");
 }
 
@@ -487,7 +494,13 @@ fn control_sections(out: &mut String, report: &Report) {
 }
 
 /// `show_file`: in a feature's own section the file is in its heading already.
-fn findings_table(out: &mut String, report: &Report, findings: &[&Finding], show_file: bool) {
+fn findings_table(
+    out: &mut String,
+    report: &Report,
+    quotes: &Quotes,
+    findings: &[&Finding],
+    show_file: bool,
+) {
     let mut rows: Vec<&&Finding> = findings.iter().collect();
     rows.sort_by_key(|f| {
         (
@@ -501,12 +514,10 @@ fn findings_table(out: &mut String, report: &Report, findings: &[&Finding], show
     for f in rows {
         let status = status_name(f.status);
         let mut detail = esc(&f.message);
-        let source = report.sources.get(&f.location.file);
         if let Some(text) = f
             .location
             .line
-            .filter(|l| report.quotable(&f.location.file, *l))
-            .and_then(|l| source?.lines().nth((l as usize).saturating_sub(1)))
+            .and_then(|l| quotes.line(&f.location.file, l))
         {
             let _ = write!(detail, "<br><code>{}</code>", esc(text.trim()));
         }

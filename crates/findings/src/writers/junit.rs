@@ -10,7 +10,8 @@ use quick_xml::Writer;
 use crate::model::{Finding, Report, Status};
 use crate::writers::{position, resource_label, truncate};
 
-const CODEBUILD_MAX_CASES: usize = 500;
+/// Test cases a CodeBuild test report keeps; past it CodeBuild keeps failed ones first.
+pub const CODEBUILD_MAX_CASES: usize = 500;
 const MAX_NAME: usize = 1000;
 const MAX_MESSAGE: usize = 5000;
 
@@ -31,6 +32,30 @@ pub fn render(report: &Report) -> String {
     let mut text = super::printable(&text).into_owned();
     text.push('\n');
     text
+}
+
+/// The note for the log when a run has more results than a CodeBuild test report keeps, so
+/// that what CodeBuild cuts is said, not silent.
+pub fn codebuild_cap_note(report: &Report) -> Option<String> {
+    let all = report.findings.len();
+    if all <= CODEBUILD_MAX_CASES {
+        return None;
+    }
+    let bad = report.findings.iter().filter(|f| is_bad(f)).count();
+    let cut = if bad <= CODEBUILD_MAX_CASES {
+        format!(
+            "every failure is shown there and {} passed or suppressed results are not",
+            all - CODEBUILD_MAX_CASES
+        )
+    } else {
+        format!(
+            "{} of the {bad} failures and every passed or suppressed result are not shown there",
+            bad - CODEBUILD_MAX_CASES
+        )
+    };
+    Some(format!(
+        "{all} results, and a CodeBuild test report keeps {CODEBUILD_MAX_CASES}, failures first: {cut}; the SARIF, HTML and JSON reports (--sarif, --html, --json) hold all {all}"
+    ))
 }
 
 fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
@@ -208,5 +233,39 @@ mod tests {
         let first_pass = xml.find("a/first.yaml.Data").unwrap();
         let last_failure = xml.rfind("<failure").unwrap();
         assert!(last_failure < first_pass);
+        let note = codebuild_cap_note(&report).expect("over the cap, a note");
+        let hidden = report.findings.len() - CODEBUILD_MAX_CASES;
+        assert!(
+            note.contains(&format!(
+                "every failure is shown there and {hidden} passed or suppressed results are not"
+            )),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn the_cap_note_counts_the_failures_codebuild_cuts() {
+        let mut report = sample();
+        assert_eq!(codebuild_cap_note(&report), None, "under the cap, no note");
+        let template = report.findings[0].clone();
+        for i in 0..700 {
+            let mut f = template.clone();
+            f.id = format!("{}-{i}", f.id);
+            f.status = Status::Failed;
+            report.findings.push(f);
+        }
+        let all = report.findings.len();
+        let bad = report.findings.iter().filter(|f| is_bad(f)).count();
+        let note = codebuild_cap_note(&report).unwrap();
+        assert!(
+            note.starts_with(&format!(
+                "{all} results, and a CodeBuild test report keeps 500"
+            )),
+            "{note}"
+        );
+        assert!(
+            note.contains(&format!("{} of the {bad} failures", bad - 500)),
+            "{note}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::gate::FailOn;
-use crate::model::{Finding, Report, Severity, Status};
+use crate::model::{Finding, Quotes, Report, Severity, Status};
 use crate::writers::{position, printable, resource_label};
 
 /// ANSI styling, used only when stdout is a terminal.
@@ -47,20 +47,13 @@ pub fn render(report: &Report, fail_on: FailOn, style: Style) -> String {
 /// sequences of [`Style::paint`] stay the only ones.
 fn render_styled(report: &Report, fail_on: FailOn, style: Style) -> String {
     let mut out = String::new();
-    for (file, findings) in report.by_file() {
-        let source = report.sources.get(file);
+    let quotes = report.quotes();
+    for (_, findings) in report.by_file() {
         for f in findings {
             if f.status == Status::Passed {
                 continue;
             }
-            finding(
-                &mut out,
-                report,
-                f,
-                source.map(String::as_str),
-                fail_on,
-                style,
-            );
+            finding(&mut out, report, f, &quotes, fail_on, style);
         }
     }
     for e in &report.expired_exceptions {
@@ -118,7 +111,7 @@ fn finding(
     out: &mut String,
     report: &Report,
     f: &Finding,
-    source: Option<&str>,
+    quotes: &Quotes,
     fail_on: FailOn,
     style: Style,
 ) {
@@ -151,13 +144,7 @@ fn finding(
     let line_text = f
         .location
         .line
-        .filter(|l| report.quotable(&f.location.file, *l))
-        .and_then(|l| {
-            source?
-                .lines()
-                .nth((l as usize).saturating_sub(1))
-                .map(|t| (l, t))
-        });
+        .and_then(|l| Some((l, quotes.line(&f.location.file, l)?)));
     let detail = match resource_label(&f.location) {
         Some(r) => format!("{r}: {}", f.message),
         None => f.message.clone(),
